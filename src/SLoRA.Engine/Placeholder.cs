@@ -1,0 +1,1 @@
+namespace SLoRA.Engine; internal static class Placeholder { }
