@@ -1,0 +1,228 @@
+using ILGPU;
+using ILGPU.Runtime;
+using SLoRA.Engine.Gemm;
+using SLoRA.Engine.Kernels;
+using SLoRA.Engine.Memory;
+using SLoRA.Engine.Model;
+using SLoRA.Engine.Runtime;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Engine.Execution;
+
+/// <summary>
+/// Runs the Llama forward pass of one <see cref="ForwardBatch"/> on the device: embeddings, per
+/// layer RMSNorm → fused qkv GEMM → RoPE + KV write → paged attention → o GEMM (accumulated into
+/// the fp32 residual) → RMSNorm → fused gate/up GEMM → SwiGLU → down GEMM (accumulated), then the
+/// final norm and lm_head on the rows that need logits. Weights and KV are fp16; the residual
+/// stream, projection outputs and all accumulation are fp32. Owns the unified page pool's memory.
+/// Not thread-safe: call it from the thread that owns the device.
+/// </summary>
+public sealed class ModelRunner : IDisposable
+{
+    private readonly ComputeDevice _device;
+    private readonly Accelerator _acc;
+    private readonly AcceleratorStream _stream;
+    private readonly IGemm _gemm;
+    private readonly DeviceWeights _weights;
+    private readonly AttentionShape _shape;
+    private readonly ModelRunnerOptions _options;
+    private readonly List<IDisposable> _owned = [];
+
+    private readonly EmbeddingKernel _embed;
+    private readonly RmsNormKernel _norm;
+    private readonly RopeKernel _rope;
+    private readonly AttentionKernel _attention;
+    private readonly SwiGluKernel _swiGlu;
+
+    private readonly ArrayView<int> _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _identityRows, _pageListStart;
+    private MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
+    private readonly ArrayView<float> _residual, _qkv, _gateUp, _logits, _cos, _sin;
+    private readonly ArrayView<Half> _normed, _attnOut, _act;
+    private readonly MemoryBuffer1D<Half, Stride1D.Dense> _pool;
+
+    /// <summary>Uploads the weights and allocates scratch buffers and the page pool.</summary>
+    public ModelRunner(ComputeDevice device, ModelWeights weights, ModelRunnerOptions? options = null, IProgress<string>? progress = null)
+    {
+        _options = options ?? new ModelRunnerOptions();
+        _options.Validate();
+        _device = device;
+        _acc = device.Accelerator;
+        device.Bind();
+        Config = weights.Config;
+        var c = Config;
+        if (c.HeadDim > AttentionKernel.MaxHeadDim)
+            throw new NotSupportedException($"head_dim {c.HeadDim} exceeds the supported maximum {AttentionKernel.MaxHeadDim}.");
+        _shape = new AttentionShape(c.NumHeads, c.NumKvHeads, c.HeadDim, c.NumLayers);
+        _stream = _acc.CreateStream();
+        _owned.Add(_stream);
+        _gemm = GemmFactory.Create(device);
+        _owned.Add(_gemm);
+        _weights = new DeviceWeights(_acc, _gemm, weights, progress);
+        _owned.Add(_weights);
+
+        _embed = new EmbeddingKernel(_acc);
+        _norm = new RmsNormKernel(_acc);
+        _rope = new RopeKernel(_acc);
+        _attention = new AttentionKernel(_acc);
+        _swiGlu = new SwiGluKernel(_acc);
+
+        int t = _options.MaxBatchTokens;
+        _tokens = Alloc<int>(t);
+        _positions = Alloc<int>(t);
+        _seqOfToken = Alloc<int>(t);
+        _kvPages = Alloc<int>(t);
+        _logitRows = Alloc<int>(t);
+        _pageListStart = Alloc<int>(t);
+        _identityRows = Alloc<int>(t);
+        _identityRows.SubView(0, t).CopyFromCPU(Enumerable.Range(0, t).ToArray());
+        _pageLists = _acc.Allocate1D<int>(Math.Max(1024, 4L * t));
+        _residual = Alloc<float>((long)t * c.HiddenSize);
+        _qkv = Alloc<float>((long)t * _shape.QkvWidth);
+        _gateUp = Alloc<float>((long)t * 2 * c.IntermediateSize);
+        _logits = Alloc<float>((long)_options.MaxLogitRows * c.VocabSize);
+        _normed = Alloc<Half>((long)t * c.HiddenSize);
+        _attnOut = Alloc<Half>((long)t * c.QDim);
+        _act = Alloc<Half>((long)t * c.IntermediateSize);
+        (_cos, _sin) = RopeTables(c);
+
+        int pages = _options.NumPages > 0 ? _options.NumPages : DefaultPageCount();
+        _pool = _acc.Allocate1D<Half>(pages * _shape.PageElements);
+        Pages = new PagePool(pages);
+        progress?.Report($"page pool: {pages} pages of {_shape.PageElements * 2 / 1024.0:F1} KiB");
+    }
+
+    /// <summary>The model's configuration.</summary>
+    public LlamaConfig Config { get; }
+
+    /// <summary>The unified page pool's bookkeeping (one page = one token's K and V in every layer).</summary>
+    public PagePool Pages { get; }
+
+    /// <summary>fp16 elements in one page.</summary>
+    public long PageElements => _shape.PageElements;
+
+    /// <summary>The options the runner was built with.</summary>
+    public ModelRunnerOptions Options => _options;
+
+    /// <summary>
+    /// Runs one step. Writes the logits of the batch's logit rows, in order, to
+    /// <paramref name="logits"/> ([NumLogitRows, vocab]).
+    /// </summary>
+    public void Forward(ForwardBatch batch, Span<float> logits)
+    {
+        var c = Config;
+        int n = batch.NumTokens;
+        if (n == 0)
+            return;
+        if (n > _options.MaxBatchTokens)
+            throw new ArgumentException($"The batch has {n} tokens; the runner was sized for {_options.MaxBatchTokens}.", nameof(batch));
+        if (batch.NumLogitRows > _options.MaxLogitRows)
+            throw new ArgumentException($"The batch asks for {batch.NumLogitRows} logit rows; the runner was sized for {_options.MaxLogitRows}.", nameof(batch));
+        if (batch.MaxSequenceLength > c.MaxPositionEmbeddings)
+            throw new ArgumentException($"A sequence of {batch.MaxSequenceLength} tokens exceeds max_position_embeddings {c.MaxPositionEmbeddings}.", nameof(batch));
+        if (logits.Length < batch.NumLogitRows * c.VocabSize)
+            throw new ArgumentException("The logits span is too small.", nameof(logits));
+
+        _device.Bind();
+        Upload(batch);
+        var s = _stream;
+        int h = c.HiddenSize;
+        var attnArgs = new AttentionArgs(_qkv, _pool.View, _pageLists.View, _pageListStart, _seqOfToken, _positions, _attnOut);
+
+        _embed.Launch(s, n, _tokens, _weights.Embedding, _residual, h);
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            var w = _weights.Layers[l];
+            _norm.Launch(s, n, _residual, _identityRows, w.InputNorm, _normed, h, c.RmsNormEps);
+            _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
+            _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
+            _attention.Launch(s, n, attnArgs, _shape, l);
+            _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
+            _norm.Launch(s, n, _residual, _identityRows, w.PostAttentionNorm, _normed, h, c.RmsNormEps);
+            _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
+            _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
+            _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
+        }
+
+        int rows = batch.NumLogitRows;
+        if (rows == 0)
+        {
+            s.Synchronize();
+            return;
+        }
+        _norm.Launch(s, rows, _residual, _logitRows, _weights.FinalNorm, _normed, h, c.RmsNormEps);
+        _gemm.Run(s, _normed, rows, _weights.LmHead, _logits, accumulate: false);
+        _logits.SubView(0, (long)rows * c.VocabSize).CopyToCPU(s, logits[..(rows * c.VocabSize)]);
+        s.Synchronize();
+    }
+
+    private void Upload(ForwardBatch batch)
+    {
+        var s = _stream;
+        int n = batch.NumTokens;
+        _tokens.SubView(0, n).CopyFromCPU(s, batch.Tokens);
+        _positions.SubView(0, n).CopyFromCPU(s, batch.Positions);
+        _seqOfToken.SubView(0, n).CopyFromCPU(s, batch.SeqOfToken);
+        _kvPages.SubView(0, n).CopyFromCPU(s, batch.KvPages);
+        _pageListStart.SubView(0, batch.NumSequences).CopyFromCPU(s, batch.PageListStart);
+        if (batch.NumLogitRows > 0)
+            _logitRows.SubView(0, batch.NumLogitRows).CopyFromCPU(s, batch.LogitRows);
+        if (_pageLists.Length < batch.PageListLength)
+        {
+            s.Synchronize();
+            _pageLists.Dispose();
+            _pageLists = _acc.Allocate1D<int>(Math.Max(batch.PageListLength, 2 * _pageLists.Length));
+        }
+        ((ArrayView<int>)_pageLists.View).SubView(0, batch.PageListLength).CopyFromCPU(s, batch.PageLists);
+    }
+
+    private (ArrayView<float> Cos, ArrayView<float> Sin) RopeTables(LlamaConfig c)
+    {
+        // As Hugging Face computes them: inv_freq and position × inv_freq in fp32, then cos/sin.
+        int half = c.HeadDim / 2;
+        var cos = new float[(long)c.MaxPositionEmbeddings * half];
+        var sin = new float[cos.Length];
+        for (int i = 0; i < half; i++)
+        {
+            float invFreq = 1f / MathF.Pow((float)c.RopeTheta, 2f * i / c.HeadDim);
+            for (int p = 0; p < c.MaxPositionEmbeddings; p++)
+            {
+                float angle = p * invFreq;
+                cos[(long)p * half + i] = (float)Math.Cos(angle);
+                sin[(long)p * half + i] = (float)Math.Sin(angle);
+            }
+        }
+        var dCos = Alloc<float>(cos.Length);
+        var dSin = Alloc<float>(sin.Length);
+        dCos.CopyFromCPU(cos);
+        dSin.CopyFromCPU(sin);
+        return (dCos, dSin);
+    }
+
+    private int DefaultPageCount()
+    {
+        const int cpuDefault = 4096;
+        if (!_device.IsCuda)
+            return cpuDefault;
+        long used = _weights.Bytes + _owned.OfType<MemoryBuffer>().Sum(b => b.LengthInBytes);
+        long free = (long)((_acc.MemorySize - used) * _options.PoolMemoryFraction);
+        return (int)Math.Clamp(free / (_shape.PageElements * 2), 1, int.MaxValue);
+    }
+
+    private ArrayView<T> Alloc<T>(long length) where T : unmanaged
+    {
+        var buffer = _acc.Allocate1D<T>(Math.Max(1, length));
+        _owned.Add(buffer);
+        return buffer.View;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _device.Bind();
+        _pool.Dispose();
+        _pageLists.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--)
+            _owned[i].Dispose();
+        _owned.Clear();
+    }
+}

@@ -1,0 +1,27 @@
+namespace SLoRA.Engine.Execution;
+
+/// <summary>Sizes of the runner's device buffers.</summary>
+public sealed record ModelRunnerOptions
+{
+    /// <summary>Most tokens one step computes (prefill segments plus decode tokens).</summary>
+    public int MaxBatchTokens { get; init; } = 512;
+
+    /// <summary>Most rows of logits one step returns.</summary>
+    public int MaxLogitRows { get; init; } = 256;
+
+    /// <summary>Pages in the unified pool; 0 sizes it from <see cref="PoolMemoryFraction"/> of the device memory left after weights and scratch.</summary>
+    public int NumPages { get; init; }
+
+    /// <summary>Share of the free device memory the pool takes when <see cref="NumPages"/> is 0.</summary>
+    public double PoolMemoryFraction { get; init; } = 0.85;
+
+    /// <summary>Throws when a size is out of range.</summary>
+    public void Validate()
+    {
+        if (MaxBatchTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatchTokens), MaxBatchTokens, "must be at least 1");
+        if (MaxLogitRows < 1 || MaxLogitRows > MaxBatchTokens)
+            throw new ArgumentOutOfRangeException(nameof(MaxLogitRows), MaxLogitRows, "must be in [1, MaxBatchTokens]");
+        if (NumPages < 0) throw new ArgumentOutOfRangeException(nameof(NumPages), NumPages, "must not be negative");
+        if (PoolMemoryFraction is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PoolMemoryFraction), PoolMemoryFraction, "must be in (0, 1]");
+    }
+}

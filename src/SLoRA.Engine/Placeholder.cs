@@ -1,1 +1,0 @@
-namespace SLoRA.Engine; internal static class Placeholder { }
