@@ -1,11 +1,12 @@
 using System.Text.Json;
 
-namespace SLoRA.Engine.Tests.Support;
+namespace SLoRA.Parity;
 
 /// <summary>The Hugging Face / PEFT fixtures written by tools/make_fixtures.py.</summary>
 public static class Fixtures
 {
-    public static string Root => Path.Combine(AppContext.BaseDirectory, "fixtures");
+    /// <summary>The fixtures folder: SLORA_FIXTURES, else the copy beside the binaries.</summary>
+    public static string Root => Environment.GetEnvironmentVariable("SLORA_FIXTURES") is { Length: > 0 } root ? root : Path.Combine(AppContext.BaseDirectory, "fixtures");
 
     public static string Model(string name) => Path.Combine(Root, "models", name);
 

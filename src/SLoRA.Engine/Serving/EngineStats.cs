@@ -1,0 +1,14 @@
+namespace SLoRA.Engine.Serving;
+
+/// <summary>A snapshot of the engine's state.</summary>
+/// <param name="Running">Admitted requests.</param>
+/// <param name="Waiting">Queued requests.</param>
+/// <param name="PagesTotal">Pages in the unified pool.</param>
+/// <param name="PagesFree">Free pages.</param>
+/// <param name="PagesKv">Pages holding KV cache.</param>
+/// <param name="PagesAdapter">Pages holding adapter weights.</param>
+/// <param name="Steps">Forward steps run so far.</param>
+/// <param name="GeneratedTokens">Tokens generated so far.</param>
+/// <param name="LastBatchSize">Sequences in the last step.</param>
+public sealed record EngineStats(int Running, int Waiting, int PagesTotal, int PagesFree, int PagesKv, int PagesAdapter,
+    long Steps, long GeneratedTokens, int LastBatchSize);
