@@ -171,6 +171,14 @@ public sealed record LlamaConfig
         && EosTokenIds.SequenceEqual(other.EosTokenIds)
         && TorchDtype == other.TorchDtype;
 
+    /// <summary>One line for logs, in config.json's field names.</summary>
+    public override string ToString() =>
+        $"llama hidden_size={HiddenSize} intermediate_size={IntermediateSize} num_hidden_layers={NumLayers} " +
+        $"num_attention_heads={NumHeads} num_key_value_heads={NumKvHeads} head_dim={HeadDim} vocab_size={VocabSize} " +
+        $"rms_norm_eps={RmsNormEps} rope_theta={RopeTheta} tie_word_embeddings={TieWordEmbeddings} " +
+        $"max_position_embeddings={MaxPositionEmbeddings} bos_token_id={BosTokenId?.ToString() ?? "null"} " +
+        $"eos_token_id=[{string.Join(", ", EosTokenIds)}]";
+
     /// <inheritdoc/>
     public override int GetHashCode() =>
         HashCode.Combine(HiddenSize, IntermediateSize, NumLayers, NumHeads, NumKvHeads, HeadDim, VocabSize, TieWordEmbeddings);

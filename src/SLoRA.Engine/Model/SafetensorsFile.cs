@@ -79,11 +79,15 @@ public sealed class SafetensorsFile : IDisposable
             Span<byte> prefix = stackalloc byte[sizeof(ulong)];
             ReadExactly(handle, prefix, 0, path, "the header length");
             var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-            if (headerLength > MaxHeaderBytes || headerLength > (ulong)(fileLength - sizeof(ulong)))
+            if (headerLength > MaxHeaderBytes)
+            {
+                throw new ModelLoadException($"{path}: header length {headerLength} is over the {MaxHeaderBytes}-byte limit.");
+            }
+
+            if (headerLength > (ulong)(fileLength - sizeof(ulong)))
             {
                 throw new ModelLoadException(
-                    $"{path}: header length {headerLength} is beyond the file ({fileLength} bytes) " +
-                    $"or the {MaxHeaderBytes}-byte limit.");
+                    $"{path}: header length {headerLength} is beyond the end of the file ({fileLength} bytes).");
             }
 
             var header = new byte[headerLength];

@@ -85,6 +85,7 @@ public sealed class LlamaConfigTests
         Assert.Equal([128001, 128009], config.EosTokenIds);
         Assert.Equal(128000, config.BosTokenId);
         Assert.Equal("bfloat16", config.TorchDtype);
+        Assert.Contains("eos_token_id=[128001, 128009]", config.ToString());
     }
 
     [Fact]
