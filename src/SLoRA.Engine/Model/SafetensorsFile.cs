@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -141,10 +142,12 @@ public sealed class SafetensorsFile : IDisposable
         var offset = _dataStart + info.DataBegin;
         if (info.DType == SafetensorsDType.F16)
         {
-            for (var done = 0; done < destination.Length; done += DirectReadElements)
+            // Slicing what is left, rather than counting up an int, cannot overflow near 2^31 elements.
+            for (var rest = destination; !rest.IsEmpty; rest = rest[Math.Min(DirectReadElements, rest.Length)..])
             {
-                var slice = destination.Slice(done, Math.Min(DirectReadElements, destination.Length - done));
-                ReadExactly(_handle, MemoryMarshal.AsBytes(slice), offset + ((long)done * sizeof(ushort)), Path, $"tensor '{name}'");
+                var slice = rest[..Math.Min(DirectReadElements, rest.Length)];
+                ReadExactly(_handle, MemoryMarshal.AsBytes(slice), offset, Path, $"tensor '{name}'");
+                offset += (long)slice.Length * sizeof(ushort);
             }
 
             return;
@@ -163,12 +166,12 @@ public sealed class SafetensorsFile : IDisposable
         var buffer = ArrayPool<byte>.Shared.Rent(ConversionChunkBytes);
         try
         {
-            for (var done = 0; done < destination.Length; done += perChunk)
+            for (var rest = destination; !rest.IsEmpty; rest = rest[Math.Min(perChunk, rest.Length)..])
             {
-                var count = Math.Min(perChunk, destination.Length - done);
-                var bytes = buffer.AsSpan(0, count * elementSize);
-                ReadExactly(_handle, bytes, offset + ((long)done * elementSize), Path, $"tensor '{info.Name}'");
-                var target = destination.Slice(done, count);
+                var target = rest[..Math.Min(perChunk, rest.Length)];
+                var bytes = buffer.AsSpan(0, target.Length * elementSize);
+                ReadExactly(_handle, bytes, offset, Path, $"tensor '{info.Name}'");
+                offset += bytes.Length;
                 switch (info.DType)
                 {
                     case SafetensorsDType.BF16:
@@ -177,9 +180,11 @@ public sealed class SafetensorsFile : IDisposable
                     case SafetensorsDType.F32:
                         HalfConversion.SingleToHalf(bytes, target);
                         break;
-                    default:
+                    case SafetensorsDType.F64:
                         HalfConversion.DoubleToHalf(bytes, target);
                         break;
+                    default:
+                        throw new UnreachableException($"{info.DType} passed IsConvertibleToHalf but has no conversion.");
                 }
             }
         }

@@ -72,12 +72,11 @@ public static class SafetensorsWriter
                     var perChunk = ChunkBytes / dtype.SizeInBytes();
                     foreach (var tensor in list)
                     {
-                        var data = tensor.Data.Span;
-                        for (var done = 0; done < data.Length; done += perChunk)
+                        for (var rest = tensor.Data.Span; !rest.IsEmpty; rest = rest[Math.Min(perChunk, rest.Length)..])
                         {
-                            var count = Math.Min(perChunk, data.Length - done);
-                            var bytes = buffer.AsSpan(0, count * dtype.SizeInBytes());
-                            encode(data.Slice(done, count), bytes);
+                            var chunk = rest[..Math.Min(perChunk, rest.Length)];
+                            var bytes = buffer.AsSpan(0, chunk.Length * dtype.SizeInBytes());
+                            encode(chunk, bytes);
                             stream.Write(bytes);
                         }
                     }
