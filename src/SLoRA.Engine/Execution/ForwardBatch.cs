@@ -8,7 +8,7 @@ namespace SLoRA.Engine.Execution;
 /// </summary>
 public sealed class ForwardBatch
 {
-    private int[] _tokens, _positions, _seqOfToken, _kvPages, _logitRows;
+    private int[] _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _loraSlots;
     private int[] _pageListStart, _pageLists;
 
     /// <summary>Creates an empty batch with room that grows as needed.</summary>
@@ -19,6 +19,7 @@ public sealed class ForwardBatch
         _seqOfToken = new int[tokenCapacity];
         _kvPages = new int[tokenCapacity];
         _logitRows = new int[tokenCapacity];
+        _loraSlots = new int[tokenCapacity];
         _pageListStart = new int[sequenceCapacity];
         _pageLists = new int[tokenCapacity * 4];
     }
@@ -38,18 +39,22 @@ public sealed class ForwardBatch
     /// <summary>Longest sequence (in tokens, including this step's) in the batch.</summary>
     public int MaxSequenceLength { get; private set; }
 
+    /// <summary>Largest LoRA rank among the batch's adapters; 0 when every sequence runs the base model.</summary>
+    public int MaxLoraRank { get; private set; }
+
     internal ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> Positions => _positions.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> SeqOfToken => _seqOfToken.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> KvPages => _kvPages.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> LogitRows => _logitRows.AsSpan(0, NumLogitRows);
+    internal ReadOnlySpan<int> LoraSlots => _loraSlots.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> PageListStart => _pageListStart.AsSpan(0, NumSequences);
     internal ReadOnlySpan<int> PageLists => _pageLists.AsSpan(0, PageListLength);
 
     /// <summary>Empties the batch, keeping its arrays.</summary>
     public void Clear()
     {
-        NumTokens = NumSequences = NumLogitRows = PageListLength = MaxSequenceLength = 0;
+        NumTokens = NumSequences = NumLogitRows = PageListLength = MaxSequenceLength = MaxLoraRank = 0;
     }
 
     /// <summary>
@@ -60,7 +65,10 @@ public sealed class ForwardBatch
     /// <param name="pages">The sequence's page list, including the pages of this step's tokens.</param>
     /// <param name="newTokens">This step's tokens: a prefill segment, or one decode token.</param>
     /// <param name="logits">Which of this step's tokens need logits.</param>
-    public int AddSequence(ReadOnlySpan<int> pages, ReadOnlySpan<int> newTokens, LogitSelection logits = LogitSelection.Last)
+    /// <param name="loraSlot">The adapter's slot in the runner's adapter cache, or -1 for the base model.</param>
+    /// <param name="loraRank">The adapter's largest rank (0 for the base model).</param>
+    public int AddSequence(ReadOnlySpan<int> pages, ReadOnlySpan<int> newTokens, LogitSelection logits = LogitSelection.Last,
+        int loraSlot = -1, int loraRank = 0)
     {
         if (newTokens.Length == 0 || newTokens.Length > pages.Length)
             throw new ArgumentException("A sequence adds between 1 and pages.Length tokens.", nameof(newTokens));
@@ -79,6 +87,9 @@ public sealed class ForwardBatch
         Grow(ref _seqOfToken, end);
         Grow(ref _kvPages, end);
         Grow(ref _logitRows, end);
+        Grow(ref _loraSlots, end);
+        if (loraSlot >= 0)
+            MaxLoraRank = Math.Max(MaxLoraRank, loraRank);
         for (int i = 0; i < newTokens.Length; i++)
         {
             int t = NumTokens + i;
@@ -86,6 +97,7 @@ public sealed class ForwardBatch
             _positions[t] = first + i;
             _seqOfToken[t] = seq;
             _kvPages[t] = pages[first + i];
+            _loraSlots[t] = loraSlot;
             if (logits == LogitSelection.All || (logits == LogitSelection.Last && i == newTokens.Length - 1))
                 _logitRows[NumLogitRows++] = t;
         }

@@ -33,10 +33,12 @@ public sealed class ModelRunner : IDisposable
     private readonly RopeKernel _rope;
     private readonly AttentionKernel _attention;
     private readonly SwiGluKernel _swiGlu;
+    private readonly LoraKernels _lora;
+    private readonly LoraGroup _qkvGroup, _oGroup, _gateUpGroup, _downGroup;
 
-    private readonly ArrayView<int> _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _identityRows, _pageListStart;
+    private readonly ArrayView<int> _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _identityRows, _pageListStart, _loraSlots;
     private MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
-    private readonly ArrayView<float> _residual, _qkv, _gateUp, _logits, _cos, _sin;
+    private readonly ArrayView<float> _residual, _qkv, _gateUp, _logits, _cos, _sin, _shrunk;
     private readonly ArrayView<Half> _normed, _attnOut, _act;
     private readonly MemoryBuffer1D<Half, Stride1D.Dense> _pool;
 
@@ -65,6 +67,11 @@ public sealed class ModelRunner : IDisposable
         _rope = new RopeKernel(_acc);
         _attention = new AttentionKernel(_acc);
         _swiGlu = new SwiGluKernel(_acc);
+        _lora = new LoraKernels(_acc);
+        _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
+        _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
+        _gateUpGroup = new LoraGroup(4, 2, c.HiddenSize, c.IntermediateSize, c.IntermediateSize, 0, 2 * c.IntermediateSize);
+        _downGroup = new LoraGroup(6, 1, c.IntermediateSize, c.HiddenSize, 0, 0, c.HiddenSize);
 
         int t = _options.MaxBatchTokens;
         _tokens = Alloc<int>(t);
@@ -73,6 +80,8 @@ public sealed class ModelRunner : IDisposable
         _kvPages = Alloc<int>(t);
         _logitRows = Alloc<int>(t);
         _pageListStart = Alloc<int>(t);
+        _loraSlots = Alloc<int>(t);
+        _shrunk = Alloc<float>((long)t * 3 * _options.MaxLoraRank);
         _identityRows = Alloc<int>(t);
         _identityRows.SubView(0, t).CopyFromCPU(Enumerable.Range(0, t).ToArray());
         _pageLists = _acc.Allocate1D<int>(Math.Max(1024, 4L * t));
@@ -88,6 +97,7 @@ public sealed class ModelRunner : IDisposable
         int pages = _options.NumPages > 0 ? _options.NumPages : DefaultPageCount();
         _pool = _acc.Allocate1D<Half>(pages * _shape.PageElements);
         Pages = new PagePool(pages);
+        Adapters = new AdapterCache(_acc, Pages, _pool.View, c, _options.MaxLoraRank, _options.MaxResidentAdapters);
         progress?.Report($"page pool: {pages} pages of {_shape.PageElements * 2 / 1024.0:F1} KiB");
     }
 
@@ -96,6 +106,9 @@ public sealed class ModelRunner : IDisposable
 
     /// <summary>The unified page pool's bookkeeping (one page = one token's K and V in every layer).</summary>
     public PagePool Pages { get; }
+
+    /// <summary>The adapters resident in the pool.</summary>
+    internal AdapterCache Adapters { get; }
 
     /// <summary>fp16 elements in one page.</summary>
     public long PageElements => _shape.PageElements;
@@ -119,6 +132,8 @@ public sealed class ModelRunner : IDisposable
             throw new ArgumentException($"The batch asks for {batch.NumLogitRows} logit rows; the runner was sized for {_options.MaxLogitRows}.", nameof(batch));
         if (batch.MaxSequenceLength > c.MaxPositionEmbeddings)
             throw new ArgumentException($"A sequence of {batch.MaxSequenceLength} tokens exceeds max_position_embeddings {c.MaxPositionEmbeddings}.", nameof(batch));
+        if (batch.MaxLoraRank > _options.MaxLoraRank)
+            throw new ArgumentException($"A batch adapter has rank {batch.MaxLoraRank}; the runner was sized for {_options.MaxLoraRank}.", nameof(batch));
         if (logits.Length < batch.NumLogitRows * c.VocabSize)
             throw new ArgumentException("The logits span is too small.", nameof(logits));
 
@@ -127,6 +142,11 @@ public sealed class ModelRunner : IDisposable
         var s = _stream;
         int h = c.HiddenSize;
         var attnArgs = new AttentionArgs(_qkv, _pool.View, _pageLists.View, _pageListStart, _seqOfToken, _positions, _attnOut);
+        int rank = batch.MaxLoraRank;
+        var loraArgs = new LoraArgs(_pool.View, Adapters.PageLists, Adapters.Entries, _loraSlots, _shrunk);
+        var layout = Adapters.Layout;
+        if (rank > 0)
+            Adapters.WaitForCopies();
 
         _embed.Launch(s, n, _tokens, _weights.Embedding, _residual, h);
         for (int l = 0; l < c.NumLayers; l++)
@@ -134,13 +154,17 @@ public sealed class ModelRunner : IDisposable
             var w = _weights.Layers[l];
             _norm.Launch(s, n, _residual, _identityRows, w.InputNorm, _normed, h, c.RmsNormEps);
             _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
+            _lora.Apply(s, n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, rank);
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             _attention.Launch(s, n, attnArgs, _shape, l);
             _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
+            _lora.Apply(s, n, loraArgs, layout, _oGroup, _attnOut, _residual, l, rank);
             _norm.Launch(s, n, _residual, _identityRows, w.PostAttentionNorm, _normed, h, c.RmsNormEps);
             _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
+            _lora.Apply(s, n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, rank);
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
             _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
+            _lora.Apply(s, n, loraArgs, layout, _downGroup, _act, _residual, l, rank);
         }
 
         int rows = batch.NumLogitRows;
@@ -164,6 +188,8 @@ public sealed class ModelRunner : IDisposable
         _seqOfToken.SubView(0, n).CopyFromCPU(s, batch.SeqOfToken);
         _kvPages.SubView(0, n).CopyFromCPU(s, batch.KvPages);
         _pageListStart.SubView(0, batch.NumSequences).CopyFromCPU(s, batch.PageListStart);
+        if (batch.MaxLoraRank > 0)
+            _loraSlots.SubView(0, n).CopyFromCPU(s, batch.LoraSlots);
         if (batch.NumLogitRows > 0)
             _logitRows.SubView(0, batch.NumLogitRows).CopyFromCPU(s, batch.LogitRows);
         if (_pageLists.Length < batch.PageListLength)
@@ -219,6 +245,7 @@ public sealed class ModelRunner : IDisposable
     public void Dispose()
     {
         _device.Bind();
+        Adapters.Dispose();
         _pool.Dispose();
         _pageLists.Dispose();
         for (int i = _owned.Count - 1; i >= 0; i--)

@@ -15,12 +15,20 @@ public sealed record ModelRunnerOptions
     /// <summary>Share of the free device memory the pool takes when <see cref="NumPages"/> is 0.</summary>
     public double PoolMemoryFraction { get; init; } = 0.85;
 
+    /// <summary>Largest LoRA rank an adapter may have (sizes the adapter tables and LoRA scratch).</summary>
+    public int MaxLoraRank { get; init; } = 64;
+
+    /// <summary>Most adapters resident on the device at once (table slots).</summary>
+    public int MaxResidentAdapters { get; init; } = 128;
+
     /// <summary>Throws when a size is out of range.</summary>
     public void Validate()
     {
         if (MaxBatchTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatchTokens), MaxBatchTokens, "must be at least 1");
         if (MaxLogitRows < 1 || MaxLogitRows > MaxBatchTokens)
             throw new ArgumentOutOfRangeException(nameof(MaxLogitRows), MaxLogitRows, "must be in [1, MaxBatchTokens]");
+        if (MaxLoraRank < 1) throw new ArgumentOutOfRangeException(nameof(MaxLoraRank), MaxLoraRank, "must be at least 1");
+        if (MaxResidentAdapters < 1) throw new ArgumentOutOfRangeException(nameof(MaxResidentAdapters), MaxResidentAdapters, "must be at least 1");
         if (NumPages < 0) throw new ArgumentOutOfRangeException(nameof(NumPages), NumPages, "must not be negative");
         if (PoolMemoryFraction is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PoolMemoryFraction), PoolMemoryFraction, "must be in (0, 1]");
     }

@@ -1,0 +1,147 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Engine.Kernels;
+
+/// <summary>
+/// Where one (adapter, layer, module)'s LoRA matrices lie inside the adapter's pages. An adapter's
+/// data for layer l is one flat run of fp16 elements, spread over the layer-l slices of its pages
+/// (each page gives every layer a slice of <c>SliceElements</c>): A as [rank, in] rows, then Bᵀ
+/// as [rank, out] rows, module after module. Rank 0 means the module is not adapted.
+/// </summary>
+internal readonly struct LoraModuleEntry(int rank, int aStart, int bStart, float scaling)
+{
+    public readonly int Rank = rank;
+    public readonly int AStart = aStart;
+    public readonly int BStart = bStart;
+    public readonly float Scaling = scaling;
+}
+
+/// <summary>The shape facts the LoRA kernels need about the pool and the adapter tables.</summary>
+internal readonly struct LoraLayout(int numLayers, int sliceElements, int modulesPerLayer, int maxPagesPerAdapter)
+{
+    public readonly int NumLayers = numLayers;
+    /// <summary>Elements one page gives each layer (2 × KV row width: the layer's K and V rows).</summary>
+    public readonly int SliceElements = sliceElements;
+    public readonly int ModulesPerLayer = modulesPerLayer;
+    public readonly int MaxPagesPerAdapter = maxPagesPerAdapter;
+
+    /// <summary>Pool offset of element <paramref name="e"/> of an adapter's layer data.</summary>
+    public long Address(ArrayView<int> pageLists, int slot, int layer, long e)
+    {
+        long pageIndex = e / SliceElements;
+        int page = pageLists[(long)slot * MaxPagesPerAdapter + pageIndex];
+        return ((long)page * NumLayers + layer) * SliceElements + (e - pageIndex * SliceElements);
+    }
+
+    public int EntryIndex(int slot, int layer, int module) => (slot * NumLayers + layer) * ModulesPerLayer + module;
+}
+
+/// <summary>The per-launch description of a group of modules that share one input (q/k/v, o, gate/up, down).</summary>
+internal readonly struct LoraGroup(int module0, int count, int inFeatures, int out0, int out1, int out2, int outputStride)
+{
+    /// <summary>Module id (index in the layer's module order) of the group's first module.</summary>
+    public readonly int Module0 = module0;
+    public readonly int Count = count;
+    public readonly int InFeatures = inFeatures;
+    /// <summary>Output widths of up to three modules, laid side by side in the output rows.</summary>
+    public readonly int Out0 = out0, Out1 = out1, Out2 = out2;
+    public readonly int OutputStride = outputStride;
+
+    public int OutWidth => Out0 + Out1 + Out2;
+
+    public int OutFeatures(int g) => g == 0 ? Out0 : g == 1 ? Out1 : Out2;
+}
+
+/// <summary>The buffers of one LoRA launch.</summary>
+internal readonly struct LoraArgs(ArrayView<Half> pool, ArrayView<int> pageLists, ArrayView<LoraModuleEntry> entries,
+    ArrayView<int> slotOfToken, ArrayView<float> shrunk)
+{
+    public readonly ArrayView<Half> Pool = pool;
+    public readonly ArrayView<int> PageLists = pageLists;
+    public readonly ArrayView<LoraModuleEntry> Entries = entries;
+    /// <summary>Each token's adapter slot, or -1 for the base model.</summary>
+    public readonly ArrayView<int> SlotOfToken = slotOfToken;
+    /// <summary>Scratch [tokens, group modules, maxRank] of x·Aᵀ.</summary>
+    public readonly ArrayView<float> Shrunk = shrunk;
+}
+
+/// <summary>
+/// Heterogeneous multi-LoRA, S-LoRA's MBGMV (decode) and MBGMM (prefill) in one portable pair of
+/// kernels: every token carries its own adapter slot, so decode tokens and prefill segments of
+/// different adapters and ranks share one launch, and base-model tokens (slot -1) skip. Shrink:
+/// s[m, g, j] = x[m] · A_g[j]; expand: y[m, col] += scaling_g · Σ_j s[m, g, j] · Bᵀ_g[j, o].
+/// A and B are read through the adapter's pages in the unified pool; nothing is padded to a
+/// maximum rank (only the per-step scratch is sized by the batch's largest rank).
+/// </summary>
+internal sealed class LoraKernels(Accelerator accelerator)
+{
+    private readonly Action<AcceleratorStream, Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int> _shrink =
+        accelerator.LoadAutoGroupedKernel<Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int>(Shrink);
+
+    private readonly Action<AcceleratorStream, Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expand =
+        accelerator.LoadAutoGroupedKernel<Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(Expand);
+
+    /// <summary>Adds the LoRA terms of <paramref name="group"/> in <paramref name="layer"/> to <paramref name="y"/>.</summary>
+    public void Apply(AcceleratorStream stream, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+        ArrayView<Half> x, ArrayView<float> y, int layer, int maxRank)
+    {
+        if (maxRank == 0 || numTokens == 0)
+            return;
+        _shrink(stream, numTokens * group.Count * maxRank, args, layout, group, x, layer, maxRank);
+        _expand(stream, numTokens * group.OutWidth, args, layout, group, y, layer, maxRank);
+    }
+
+    internal static void Shrink(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int maxRank)
+    {
+        int j = i % maxRank;
+        int rest = i / maxRank;
+        int g = rest % group.Count;
+        int m = rest / group.Count;
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        if (j >= e.Rank)
+            return;
+        int n = group.InFeatures;
+        long row = (long)e.AStart + (long)j * n;
+        long xRow = (long)m * n;
+        float sum = 0f;
+        for (int k = 0; k < n; k++)
+            sum += (float)x[xRow + k] * (float)a.Pool[layout.Address(a.PageLists, slot, layer, row + k)];
+        a.Shrunk[i] = sum;
+    }
+
+    internal static void Expand(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y, int layer, int maxRank)
+    {
+        int width = group.OutWidth;
+        int m = i / width;
+        int col = i - m * width;
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        int g = 0;
+        int o = col;
+        if (o >= group.Out0)
+        {
+            o -= group.Out0;
+            g = 1;
+            if (o >= group.Out1)
+            {
+                o -= group.Out1;
+                g = 2;
+            }
+        }
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        if (e.Rank == 0)
+            return;
+        int outFeatures = group.OutFeatures(g);
+        long shrunk = ((long)m * group.Count + g) * maxRank;
+        float sum = 0f;
+        for (int j = 0; j < e.Rank; j++)
+            sum += a.Shrunk[shrunk + j] * (float)a.Pool[layout.Address(a.PageLists, slot, layer, (long)e.BStart + (long)j * outFeatures + o)];
+        y[(long)m * group.OutputStride + col] += e.Scaling * sum;
+    }
+}

@@ -1,0 +1,190 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+using SLoRA.Engine.Kernels;
+using SLoRA.Engine.Model;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Engine.Memory;
+
+/// <summary>
+/// Which registered adapters are on the device, in which pages and table slots. An adapter is
+/// copied into pool pages (on a copy stream of its own, so copies overlap compute) when a batch
+/// needs it, and evicted, least recently used first among adapters that no running sequence
+/// uses, when KV or another adapter needs the room. Owned by the engine's step thread.
+/// </summary>
+internal sealed class AdapterCache : IDisposable
+{
+    private readonly Accelerator _acc;
+    private readonly PagePool _pages;
+    private readonly ArrayView<Half> _pool;
+    private readonly AcceleratorStream _copyStream;
+    private readonly Dictionary<string, Resident> _resident = [];
+    private readonly Stack<int> _freeSlots = new();
+    private readonly MemoryBuffer1D<LoraModuleEntry, Stride1D.Dense> _entries;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
+    private readonly List<PageLockScope<Half>> _locks = [];
+    private long _clock;
+
+    public AdapterCache(Accelerator accelerator, PagePool pages, ArrayView<Half> pool, LlamaConfig config, int maxRank, int maxResident)
+    {
+        _acc = accelerator;
+        _pages = pages;
+        _pool = pool;
+        NumLayers = config.NumLayers;
+        SliceElements = 2 * config.KvDim;
+        MaxRank = maxRank;
+        MaxPagesPerAdapter = (int)Math.Max(1, WeightNames.ProjectionModules
+            .Sum(m => { var s = WeightNames.ProjectionShape(config, m); return (long)maxRank * (s[0] + s[1]); })
+            .DivideRoundingUp(SliceElements));
+        _copyStream = accelerator.CreateStream();
+        _entries = accelerator.Allocate1D<LoraModuleEntry>((long)maxResident * NumLayers * WeightNames.ProjectionModules.Count);
+        _entries.MemSetToZero();
+        _pageLists = accelerator.Allocate1D<int>((long)maxResident * MaxPagesPerAdapter);
+        for (int s = maxResident - 1; s >= 0; s--)
+            _freeSlots.Push(s);
+        Layout = new LoraLayout(NumLayers, SliceElements, WeightNames.ProjectionModules.Count, MaxPagesPerAdapter);
+    }
+
+    public int NumLayers { get; }
+    public int SliceElements { get; }
+    public int MaxRank { get; }
+    public int MaxPagesPerAdapter { get; }
+    public LoraLayout Layout { get; }
+    public ArrayView<LoraModuleEntry> Entries => _entries.View;
+    public ArrayView<int> PageLists => _pageLists.View;
+
+    /// <summary>Adapters on the device.</summary>
+    public int ResidentCount => _resident.Count;
+
+    /// <summary>Whether the adapter is on the device.</summary>
+    public bool IsResident(string id) => _resident.ContainsKey(id);
+
+    /// <summary>Table slot of a resident adapter.</summary>
+    public int SlotOf(string id) => _resident[id].Slot;
+
+    /// <summary>Pages that evicting every adapter no running sequence uses would free.</summary>
+    public int EvictablePages => _resident.Values.Where(r => r.Users == 0).Sum(r => r.Adapter.NumPages);
+
+    /// <summary>Ids of the resident adapters.</summary>
+    public IEnumerable<string> ResidentIds => _resident.Keys;
+
+    /// <summary>
+    /// Makes <paramref name="adapter"/> resident (copying it on the copy stream if it is not),
+    /// evicting idle adapters as needed. False when it cannot fit even after evicting every idle adapter.
+    /// </summary>
+    public bool TryLoad(PackedAdapter adapter)
+    {
+        if (_resident.TryGetValue(adapter.Id, out var resident))
+        {
+            resident.LastUsed = ++_clock;
+            return true;
+        }
+        if (!MakeRoom(adapter.NumPages) || _freeSlots.Count == 0 && !EvictOne())
+            return false;
+        var pages = new int[adapter.NumPages];
+        if (!_pages.TryAllocate(PageKind.Adapter, pages))
+            return false;
+        int slot = _freeSlots.Pop();
+        var pageElements = (long)NumLayers * SliceElements;
+        var lockScope = _acc.CreatePageLockFromPinned<Half>(PinnedAddress(adapter.Host), adapter.Host.LongLength);
+        _locks.Add(lockScope);
+        for (int p = 0; p < pages.Length; p++)
+        {
+            var source = lockScope.ArrayView.SubView(p * pageElements, pageElements);
+            _pool.SubView(pages[p] * pageElements, pageElements).CopyFrom(_copyStream, source);
+        }
+        ((ArrayView<int>)_pageLists.View).SubView((long)slot * MaxPagesPerAdapter, pages.Length).CopyFromCPU(_copyStream, pages);
+        int perSlot = NumLayers * WeightNames.ProjectionModules.Count;
+        ((ArrayView<LoraModuleEntry>)_entries.View).SubView((long)slot * perSlot, perSlot).CopyFromCPU(_copyStream, adapter.Entries);
+        _resident[adapter.Id] = new Resident(adapter, slot, pages, lockScope) { LastUsed = ++_clock };
+        return true;
+    }
+
+    /// <summary>Waits for outstanding adapter copies (before a step that reads them).</summary>
+    public void WaitForCopies() => _copyStream.Synchronize();
+
+    /// <summary>A running sequence starts or stops using the adapter; adapters in use are never evicted.</summary>
+    public void AddUser(string id, int delta)
+    {
+        var r = _resident[id];
+        r.Users += delta;
+        r.LastUsed = ++_clock;
+    }
+
+    /// <summary>Frees pages for KV or another adapter by evicting idle adapters, least recently used first.</summary>
+    public bool MakeRoom(int pagesNeeded)
+    {
+        while (_pages.FreeCount < pagesNeeded)
+        {
+            if (!EvictOne())
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>Removes the adapter from the device if it is resident and idle; false if it is in use.</summary>
+    public bool TryEvict(string id)
+    {
+        if (!_resident.TryGetValue(id, out var r))
+            return true;
+        if (r.Users > 0)
+            return false;
+        Evict(r);
+        return true;
+    }
+
+    private bool EvictOne()
+    {
+        Resident? victim = null;
+        foreach (var r in _resident.Values)
+        {
+            if (r.Users == 0 && (victim is null || r.LastUsed < victim.LastUsed))
+                victim = r;
+        }
+        if (victim is null)
+            return false;
+        Evict(victim);
+        return true;
+    }
+
+    private void Evict(Resident r)
+    {
+        // Pending copies into these pages must land before the pages are reused.
+        _copyStream.Synchronize();
+        _pages.Free(r.Pages);
+        _freeSlots.Push(r.Slot);
+        _resident.Remove(r.Adapter.Id);
+        _locks.Remove(r.Lock);
+        r.Lock.Dispose();
+    }
+
+    private static unsafe IntPtr PinnedAddress(System.Half[] pinned) =>
+        (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+
+    public void Dispose()
+    {
+        _copyStream.Synchronize();
+        foreach (var l in _locks)
+            l.Dispose();
+        _copyStream.Dispose();
+        _entries.Dispose();
+        _pageLists.Dispose();
+    }
+
+    private sealed class Resident(PackedAdapter adapter, int slot, int[] pages, PageLockScope<Half> lockScope)
+    {
+        public PackedAdapter Adapter { get; } = adapter;
+        public int Slot { get; } = slot;
+        public int[] Pages { get; } = pages;
+        public PageLockScope<Half> Lock { get; } = lockScope;
+        public int Users { get; set; }
+        public long LastUsed { get; set; }
+    }
+}
+
+internal static class LongExtensions
+{
+    public static long DivideRoundingUp(this long value, long divisor) => (value + divisor - 1) / divisor;
+}

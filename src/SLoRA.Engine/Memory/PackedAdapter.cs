@@ -1,0 +1,101 @@
+using SLoRA.Engine.Adapters;
+using SLoRA.Engine.Kernels;
+using SLoRA.Engine.Model;
+
+namespace SLoRA.Engine.Memory;
+
+/// <summary>
+/// An adapter laid out page by page, ready to copy into the unified pool: page p of the adapter
+/// is one contiguous run of host memory that lands on one pool page. Within a page, layer l's
+/// slice holds elements [p·S, (p+1)·S) of the adapter's flat layer-l data (A rows then Bᵀ rows,
+/// module after module), so the adapter takes max over layers of ceil(elements / S) pages: its
+/// own size, never padded to a maximum rank. The host array lives on the pinned object heap, so
+/// it can be page-locked for asynchronous copies.
+/// </summary>
+internal sealed class PackedAdapter
+{
+    private PackedAdapter(string id, int numPages, System.Half[] host, LoraModuleEntry[] entries, int maxRank)
+    {
+        Id = id;
+        NumPages = numPages;
+        Host = host;
+        Entries = entries;
+        MaxRank = maxRank;
+    }
+
+    public string Id { get; }
+
+    /// <summary>Pool pages the adapter takes when resident.</summary>
+    public int NumPages { get; }
+
+    /// <summary>Page-major host copy: NumPages × page elements.</summary>
+    public System.Half[] Host { get; }
+
+    /// <summary>[layer, module] table of where each module's matrices start (rank 0: not adapted).</summary>
+    public LoraModuleEntry[] Entries { get; }
+
+    /// <summary>Largest rank among the adapter's modules.</summary>
+    public int MaxRank { get; }
+
+    /// <summary>Packs <paramref name="adapter"/> for a pool whose pages give each of <paramref name="numLayers"/> layers <paramref name="sliceElements"/> elements.</summary>
+    public static PackedAdapter Pack(LoraAdapter adapter, int numLayers, int sliceElements)
+    {
+        int modules = WeightNames.ProjectionModules.Count;
+        var entries = new LoraModuleEntry[numLayers * modules];
+        var layerLength = new long[numLayers];
+        foreach (var m in adapter.Modules)
+        {
+            int id = ModuleId(m.Module);
+            long aStart = layerLength[m.Layer];
+            long bStart = aStart + (long)m.Rank * m.InFeatures;
+            layerLength[m.Layer] = bStart + (long)m.Rank * m.OutFeatures;
+            entries[m.Layer * modules + id] = new LoraModuleEntry(m.Rank, checked((int)aStart), checked((int)bStart), m.Scaling);
+        }
+        int pages = (int)Math.Max(1, layerLength.Max(n => (n + sliceElements - 1) / sliceElements));
+        long pageElements = (long)numLayers * sliceElements;
+        var host = GC.AllocateArray<System.Half>(checked((int)(pages * pageElements)), pinned: true);
+        foreach (var m in adapter.Modules)
+        {
+            var e = entries[m.Layer * modules + ModuleId(m.Module)];
+            Scatter(host, m.A, m.Layer, e.AStart, numLayers, sliceElements);
+            Scatter(host, Transpose(m.B, m.OutFeatures, m.Rank), m.Layer, e.BStart, numLayers, sliceElements);
+        }
+        return new PackedAdapter(adapter.Id, pages, host, entries, adapter.Modules.Count == 0 ? 0 : adapter.Modules.Max(m => m.Rank));
+    }
+
+    /// <summary>The index of a projection module in the layer's module order (q, k, v, o, gate, up, down).</summary>
+    public static int ModuleId(string module)
+    {
+        for (int i = 0; i < WeightNames.ProjectionModules.Count; i++)
+        {
+            if (WeightNames.ProjectionModules[i] == module)
+                return i;
+        }
+        throw new ArgumentException($"unknown projection module '{module}'", nameof(module));
+    }
+
+    private static void Scatter(System.Half[] host, ReadOnlySpan<System.Half> data, int layer, long start, int numLayers, int slice)
+    {
+        for (long k = 0; k < data.Length;)
+        {
+            long e = start + k;
+            long page = e / slice;
+            int within = (int)(e - page * slice);
+            int run = (int)Math.Min(slice - within, data.Length - k);
+            data.Slice((int)k, run).CopyTo(host.AsSpan((int)((page * numLayers + layer) * slice + within), run));
+            k += run;
+        }
+    }
+
+    private static System.Half[] Transpose(System.Half[] b, int rows, int cols)
+    {
+        // B is [out, rank]; the expand kernel reads Bᵀ [rank, out] so that a rank row is contiguous.
+        var t = new System.Half[b.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+                t[c * rows + r] = b[r * cols + c];
+        }
+        return t;
+    }
+}
