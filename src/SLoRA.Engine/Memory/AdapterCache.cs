@@ -90,10 +90,11 @@ internal sealed class AdapterCache : IDisposable
         var pageElements = (long)NumLayers * SliceElements;
         var lockScope = _acc.CreatePageLockFromPinned<Half>(PinnedAddress(adapter.Host), adapter.Host.LongLength);
         _locks.Add(lockScope);
+        // One contiguous copy per page, asynchronous on the copy stream from page-locked memory.
         for (int p = 0; p < pages.Length; p++)
         {
-            var source = lockScope.ArrayView.SubView(p * pageElements, pageElements);
-            _pool.SubView(pages[p] * pageElements, pageElements).CopyFrom(_copyStream, source);
+            ref var source = ref Unsafe.As<System.Half, Half>(ref adapter.Host[p * pageElements]);
+            _pool.SubView(pages[p] * pageElements, pageElements).CopyFromCPUUnsafeAsync(_copyStream, ref source, pageElements);
         }
         ((ArrayView<int>)_pageLists.View).SubView((long)slot * MaxPagesPerAdapter, pages.Length).CopyFromCPU(_copyStream, pages);
         int perSlot = NumLayers * WeightNames.ProjectionModules.Count;

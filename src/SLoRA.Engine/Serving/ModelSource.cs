@@ -15,6 +15,11 @@ public abstract record ModelSource
     /// <summary>Loads the weights and the tokenizer (null when the folder has none).</summary>
     internal abstract (ModelWeights Weights, TextTokenizer? Tokenizer) Load(IProgress<string>? progress);
 
+    /// <summary>Whether a model folder carries tokenizer files (a folder without them takes token-id prompts only).</summary>
+    public static bool HasTokenizerFiles(string folder) =>
+        File.Exists(System.IO.Path.Combine(folder, "tokenizer.json")) || File.Exists(System.IO.Path.Combine(folder, "tokenizer.model"))
+        || Directory.EnumerateFiles(folder, "*.tiktoken").Any();
+
     private sealed record FolderSource(string Path) : ModelSource
     {
         internal override (ModelWeights, TextTokenizer?) Load(IProgress<string>? progress)
@@ -22,7 +27,7 @@ public abstract record ModelSource
             var config = LlamaConfig.Load(System.IO.Path.Combine(Path, "config.json"));
             var weights = ModelWeights.Load(Path, config, progress is null ? null
                 : new Progress<ModelLoadProgress>(p => progress.Report($"loading weights: {p.TensorsDone}/{p.TensorsTotal} tensors, {p.BytesDone >> 20}/{p.BytesTotal >> 20} MiB")));
-            TextTokenizer? tokenizer = TextTokenizer.HasTokenizer(Path) ? TextTokenizer.FromModelFolder(Path) : null;
+            TextTokenizer? tokenizer = HasTokenizerFiles(Path) ? TextTokenizer.FromModelFolder(Path) : null;
             return (weights, tokenizer);
         }
     }
