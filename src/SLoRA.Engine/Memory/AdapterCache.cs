@@ -14,13 +14,15 @@ namespace SLoRA.Engine.Memory;
 /// needs it, and evicted, least recently used first among adapters that no running sequence
 /// uses, when KV or another adapter needs the room. Owned by the engine's step thread.
 /// </summary>
-internal sealed class AdapterCache : IDisposable
+internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
 {
     private readonly Accelerator _acc;
     private readonly PagePool _pages;
     private readonly ArrayView<Half> _pool;
     private readonly AcceleratorStream _copyStream;
     private readonly Dictionary<string, Resident> _resident = [];
+    private readonly Dictionary<string, PackedAdapter> _registered = [];
+    private readonly HashSet<string> _pendingEviction = [];
     private readonly Stack<int> _freeSlots = new();
     private readonly MemoryBuffer1D<LoraModuleEntry, Stride1D.Dense> _entries;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
@@ -64,6 +66,29 @@ internal sealed class AdapterCache : IDisposable
     /// <summary>Table slot of a resident adapter.</summary>
     public int SlotOf(string id) => _resident[id].Slot;
 
+    /// <inheritdoc />
+    public int PagesToPin(string adapterKey) =>
+        _resident.TryGetValue(adapterKey, out var r) && r.Users > 0 ? 0 : _registered.TryGetValue(adapterKey, out var a) ? a.NumPages : 0;
+
+    /// <summary>Makes a packed adapter known, so that admission can price it.</summary>
+    public void Register(PackedAdapter adapter) => _registered[adapter.Key] = adapter;
+
+    /// <summary>Forgets an adapter; it leaves the device as soon as no running sequence uses it.</summary>
+    public void Unregister(string key)
+    {
+        _registered.Remove(key);
+        _pendingEviction.Add(key);
+        EvictPending();
+    }
+
+    /// <summary>Evicts unregistered adapters that have become idle.</summary>
+    public void EvictPending()
+    {
+        if (_pendingEviction.Count == 0)
+            return;
+        _pendingEviction.RemoveWhere(TryEvict);
+    }
+
     /// <summary>Pages that evicting every adapter no running sequence uses would free.</summary>
     public int EvictablePages => _resident.Values.Where(r => r.Users == 0).Sum(r => r.Adapter.NumPages);
 
@@ -76,7 +101,7 @@ internal sealed class AdapterCache : IDisposable
     /// </summary>
     public bool TryLoad(PackedAdapter adapter)
     {
-        if (_resident.TryGetValue(adapter.Id, out var resident))
+        if (_resident.TryGetValue(adapter.Key, out var resident))
         {
             resident.LastUsed = ++_clock;
             return true;
@@ -99,7 +124,7 @@ internal sealed class AdapterCache : IDisposable
         ((ArrayView<int>)_pageLists.View).SubView((long)slot * MaxPagesPerAdapter, pages.Length).CopyFromCPU(_copyStream, pages);
         int perSlot = NumLayers * WeightNames.ProjectionModules.Count;
         ((ArrayView<LoraModuleEntry>)_entries.View).SubView((long)slot * perSlot, perSlot).CopyFromCPU(_copyStream, adapter.Entries);
-        _resident[adapter.Id] = new Resident(adapter, slot, pages, lockScope) { LastUsed = ++_clock };
+        _resident[adapter.Key] = new Resident(adapter, slot, pages, lockScope) { LastUsed = ++_clock };
         return true;
     }
 
@@ -156,7 +181,7 @@ internal sealed class AdapterCache : IDisposable
         _copyStream.Synchronize();
         _pages.Free(r.Pages);
         _freeSlots.Push(r.Slot);
-        _resident.Remove(r.Adapter.Id);
+        _resident.Remove(r.Adapter.Key);
         _locks.Remove(r.Lock);
         r.Lock.Dispose();
     }

@@ -14,16 +14,23 @@ namespace SLoRA.Engine.Memory;
 /// </summary>
 internal sealed class PackedAdapter
 {
+    private static long s_version;
+
     private PackedAdapter(string id, int numPages, System.Half[] host, LoraModuleEntry[] entries, int maxRank)
     {
         Id = id;
+        Key = $"{id}#{Interlocked.Increment(ref s_version)}";
         NumPages = numPages;
         Host = host;
         Entries = entries;
         MaxRank = maxRank;
     }
 
+    /// <summary>The adapter's id (its name to users).</summary>
     public string Id { get; }
+
+    /// <summary>This registration's unique key: a re-registered id is a new version with a new key.</summary>
+    public string Key { get; }
 
     /// <summary>Pool pages the adapter takes when resident.</summary>
     public int NumPages { get; }

@@ -1,5 +1,12 @@
 namespace SLoRA.Engine.Scheduling;
 
+/// <summary>What admission needs to know about adapters: how many pages pinning one on the device costs now.</summary>
+public interface IAdapterPages
+{
+    /// <summary>0 when running sequences already hold the adapter on the device; else its page count (it may need loading, or may be evicted otherwise).</summary>
+    int PagesToPin(string adapterKey);
+}
+
 /// <summary>One sequence's share of a step: how many of its tokens are computed.</summary>
 public readonly record struct ScheduledSequence(Sequence Sequence, int NumTokens);
 
@@ -17,6 +24,7 @@ public sealed class Scheduler(SchedulerOptions options)
     private readonly List<Sequence> _running = [];
     private readonly List<ScheduledSequence> _step = [];
     private readonly List<Sequence> _admitted = [];
+    private readonly HashSet<string> _chargedAdapters = [];
 
     /// <summary>The limits in force.</summary>
     public SchedulerOptions Options { get; } = options;
@@ -34,13 +42,14 @@ public sealed class Scheduler(SchedulerOptions options)
     public void Add(Sequence sequence) => _waiting.AddLast(sequence);
 
     /// <summary>
-    /// Plans the next step given <paramref name="freePages"/> free pages. The returned list is
-    /// reused by the next call.
+    /// Plans the next step given <paramref name="freePages"/> pages that are free or could be
+    /// freed (idle adapters). The returned list is reused by the next call.
     /// </summary>
-    public IReadOnlyList<ScheduledSequence> Schedule(int freePages)
+    public IReadOnlyList<ScheduledSequence> Schedule(int freePages, IAdapterPages? adapters = null)
     {
         _step.Clear();
         _admitted.Clear();
+        _chargedAdapters.Clear();
         int budget = Options.MaxBatchTokens;
 
         foreach (var s in _running)
@@ -63,10 +72,16 @@ public sealed class Scheduler(SchedulerOptions options)
         while (_waiting.First is { } node && budget > 0 && _step.Count < Options.MaxBatchSequences)
         {
             var s = node.Value;
-            if (s.WorstCaseLength > freePages)
+            int need = s.WorstCaseLength;
+            bool chargeAdapter = s.AdapterKey is { } key && adapters is not null && !_chargedAdapters.Contains(key);
+            if (chargeAdapter)
+                need += adapters!.PagesToPin(s.AdapterKey!);
+            if (need > freePages)
                 break; // First come, first served: later arrivals do not overtake it.
+            if (chargeAdapter)
+                _chargedAdapters.Add(s.AdapterKey!);
             _waiting.RemoveFirst();
-            freePages -= s.WorstCaseLength;
+            freePages -= need;
             s.State = SequenceState.Running;
             _running.Add(s);
             _admitted.Add(s);

@@ -17,7 +17,7 @@ public enum SequenceState
 /// One request as the scheduler sees it: its tokens, how many of them have KV in the cache, and
 /// the pages reserved for it. Holds no device state and no clock.
 /// </summary>
-public sealed class Sequence(long id, int[] prompt, SamplingParams sampling)
+public sealed class Sequence(long id, int[] prompt, SamplingParams sampling, string? adapterKey = null)
 {
     private readonly List<int> _output = [];
 
@@ -26,6 +26,9 @@ public sealed class Sequence(long id, int[] prompt, SamplingParams sampling)
 
     /// <summary>Prompt token ids.</summary>
     public int[] Prompt { get; } = prompt;
+
+    /// <summary>The adapter (a registered version of it) the sequence runs with; null for the base model.</summary>
+    public string? AdapterKey { get; } = adapterKey;
 
     /// <summary>Sampling and stop parameters.</summary>
     public SamplingParams Sampling { get; } = sampling;

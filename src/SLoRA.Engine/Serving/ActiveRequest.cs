@@ -1,16 +1,23 @@
 using System.Threading.Channels;
 using SLoRA.Engine.Generation;
+using SLoRA.Engine.Memory;
 using SLoRA.Engine.Scheduling;
 using SLoRA.Engine.Tokenization;
 
 namespace SLoRA.Engine.Serving;
 
 /// <summary>A request inside the engine: its sequence, its output channel and its text state.</summary>
-internal sealed class ActiveRequest(Sequence sequence, TextTokenizer? tokenizer, ulong seed)
+internal sealed class ActiveRequest(Sequence sequence, TextTokenizer? tokenizer, ulong seed, PackedAdapter? adapter)
 {
     private int _cancelRequested;
 
     public Sequence Sequence { get; } = sequence;
+
+    /// <summary>The adapter version the request runs with; null for the base model.</summary>
+    public PackedAdapter? Adapter { get; } = adapter;
+
+    /// <summary>True while this request counts as a user of its adapter in the cache.</summary>
+    public bool HoldsAdapter { get; set; }
 
     public Channel<TokenChunk> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<TokenChunk>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });

@@ -10,5 +10,8 @@ namespace SLoRA.Engine.Serving;
 /// <param name="Steps">Forward steps run so far.</param>
 /// <param name="GeneratedTokens">Tokens generated so far.</param>
 /// <param name="LastBatchSize">Sequences in the last step.</param>
+/// <param name="AdaptersRegistered">Adapters registered (held in host memory).</param>
+/// <param name="AdaptersResident">Adapters in device pages.</param>
+/// <param name="LastBatchAdapters">Distinct adapters in the last step.</param>
 public sealed record EngineStats(int Running, int Waiting, int PagesTotal, int PagesFree, int PagesKv, int PagesAdapter,
-    long Steps, long GeneratedTokens, int LastBatchSize);
+    long Steps, long GeneratedTokens, int LastBatchSize, int AdaptersRegistered = 0, int AdaptersResident = 0, int LastBatchAdapters = 0);

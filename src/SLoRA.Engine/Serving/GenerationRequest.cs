@@ -11,6 +11,9 @@ public sealed record GenerationRequest
     /// <summary>Prompt token ids, used as given; takes precedence over <see cref="Prompt"/>.</summary>
     public IReadOnlyList<int>? PromptTokens { get; init; }
 
+    /// <summary>The registered adapter to run with; null runs the base model.</summary>
+    public string? AdapterId { get; init; }
+
     /// <summary>Sampling and stop parameters.</summary>
     public SamplingParams Sampling { get; init; } = new();
 }

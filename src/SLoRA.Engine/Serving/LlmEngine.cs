@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using SLoRA.Engine.Adapters;
 using SLoRA.Engine.Execution;
 using SLoRA.Engine.Generation;
 using SLoRA.Engine.Memory;
@@ -22,6 +23,9 @@ public sealed class LlmEngine : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Dictionary<Sequence, ActiveRequest> _active = [];
     private readonly HashSet<int> _eosIds = [];
+    private readonly ConcurrentDictionary<string, PackedAdapter> _adapters = new();
+    private readonly ConcurrentQueue<Action> _commands = new();
+    private readonly List<ScheduledSequence> _stepList = [];
     private Thread? _thread;
     private volatile bool _stopping;
     private long _nextId;
@@ -55,6 +59,85 @@ public sealed class LlmEngine : IAsyncDisposable
         return engine;
     }
 
+    /// <summary>Ids of the registered adapters.</summary>
+    public IReadOnlyCollection<string> AdapterIds => (IReadOnlyCollection<string>)_adapters.Keys;
+
+    /// <summary>Whether an adapter id is registered.</summary>
+    public bool HasAdapter(string adapterId) => _adapters.ContainsKey(adapterId);
+
+    /// <summary>
+    /// Registers (or replaces with a new version) an adapter held in host memory. It is copied to
+    /// device pages when a batch first needs it. Throws <see cref="ArgumentException"/> when the
+    /// adapter does not fit this engine (rank above the maximum, shapes of another model);
+    /// nothing registered or running is affected then.
+    /// </summary>
+    public Task RegisterAdapterAsync(LoraAdapter adapter)
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        int maxRank = _options.Runner.MaxLoraRank;
+        foreach (var m in adapter.Modules)
+        {
+            if (m.Rank > maxRank)
+                throw new ArgumentException($"adapter '{adapter.Id}': {m.Module} in layer {m.Layer} has rank {m.Rank}, above this engine's maximum {maxRank}.", nameof(adapter));
+            var shape = WeightNames.ProjectionShape(Config, m.Module);
+            if (m.Layer >= Config.NumLayers || m.OutFeatures != shape[0] || m.InFeatures != shape[1])
+                throw new ArgumentException($"adapter '{adapter.Id}': {m.Module} in layer {m.Layer} is [{m.OutFeatures}, {m.InFeatures}], the base model's is [{shape[0]}, {shape[1]}] with {Config.NumLayers} layers.", nameof(adapter));
+        }
+        var packed = PackedAdapter.Pack(adapter, Config.NumLayers, 2 * Config.KvDim);
+        return RunOnEngineThread(() =>
+        {
+            if (_adapters.TryGetValue(adapter.Id, out var previous))
+                RetireAdapter(previous);
+            _runner!.Adapters.Register(packed);
+            _adapters[adapter.Id] = packed;
+        });
+    }
+
+    /// <summary>
+    /// Unregisters an adapter: new requests for it are refused, waiting ones end with an error,
+    /// running ones finish, and its pages and host memory are freed as soon as none uses it.
+    /// False when it was not registered.
+    /// </summary>
+    public async Task<bool> UnregisterAdapterAsync(string adapterId)
+    {
+        bool found = false;
+        await RunOnEngineThread(() =>
+        {
+            if (_adapters.TryRemove(adapterId, out var packed))
+            {
+                found = true;
+                RetireAdapter(packed);
+            }
+        }).ConfigureAwait(false);
+        return found;
+    }
+
+    private void RetireAdapter(PackedAdapter packed)
+    {
+        foreach (var active in _active.Values.Where(a => a.Adapter == packed && a.Sequence.State == SequenceState.Waiting).ToList())
+            Fail(active, new UnknownAdapterException(packed.Id));
+        _runner!.Adapters.Unregister(packed.Key);
+    }
+
+    private Task RunOnEngineThread(Action action)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _commands.Enqueue(() =>
+        {
+            try
+            {
+                action();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        _wake.Release();
+        return done.Task;
+    }
+
     /// <summary>A snapshot of queue depths, page use and counters.</summary>
     public EngineStats GetStats() => Volatile.Read(ref _stats);
 
@@ -81,9 +164,15 @@ public sealed class LlmEngine : IAsyncDisposable
             throw new EngineOverloadedException($"The engine has {_options.MaxWaitingRequests} requests waiting; retry later.");
         }
 
-        var sequence = new Sequence(Interlocked.Increment(ref _nextId), prompt, sampling);
+        PackedAdapter? adapter = null;
+        if (request.AdapterId is { } adapterId && !_adapters.TryGetValue(adapterId, out adapter))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new UnknownAdapterException(adapterId);
+        }
+        var sequence = new Sequence(Interlocked.Increment(ref _nextId), prompt, sampling, adapter?.Key);
         ulong seed = sampling.Seed ?? Interlocked.Add(ref _seedCounter, 0x9E3779B97F4A7C15UL);
-        var active = new ActiveRequest(sequence, Tokenizer, seed);
+        var active = new ActiveRequest(sequence, Tokenizer, seed, adapter);
         _inbox.Enqueue(active);
         _wake.Release();
         return Read(active, cancellationToken);
@@ -191,10 +280,13 @@ public sealed class LlmEngine : IAsyncDisposable
         var tokens = new int[_options.Runner.MaxBatchTokens];
         var sampler = new Sampler();
         long steps = 0, generated = 0;
-        int lastBatch = 0;
+        int lastBatch = 0, lastAdapters = 0;
 
+        var cache = runner.Adapters;
         while (!_stopping)
         {
+            while (_commands.TryDequeue(out var command))
+                command();
             while (_inbox.TryDequeue(out var incoming))
             {
                 _active.Add(incoming.Sequence, incoming);
@@ -209,30 +301,36 @@ public sealed class LlmEngine : IAsyncDisposable
                 Finish(active, FinishReason.Cancelled, -1, "");
             _cancelled.Clear();
 
-            IReadOnlyList<ScheduledSequence> plan = _active.Count == 0 ? Array.Empty<ScheduledSequence>() : _scheduler.Schedule(runner.Pages.FreeCount);
-            PublishStats(steps, generated, lastBatch);
+            IReadOnlyList<ScheduledSequence> plan = _active.Count == 0 ? Array.Empty<ScheduledSequence>()
+                : _scheduler.Schedule(runner.Pages.FreeCount + cache.EvictablePages, cache);
+            PublishStats(steps, generated, lastBatch, lastAdapters);
             if (plan.Count == 0)
             {
                 _wake.Wait(_active.Count == 0 ? 200 : 5);
                 continue;
             }
 
-            foreach (var s in _scheduler.Admitted)
+            Admit(runner);
+            _stepList.Clear();
+            foreach (var item in plan)
             {
-                Interlocked.Decrement(ref _queued);
-                s.Pages = new int[s.WorstCaseLength];
-                if (!runner.Pages.TryAllocate(PageKind.KvCache, s.Pages))
-                    throw new InvalidOperationException("The scheduler admitted a sequence whose pages are not free.");
+                if (item.Sequence.State == SequenceState.Running)
+                    _stepList.Add(item);
             }
 
             batch.Clear();
-            foreach (var (s, n) in plan)
+            _stepAdapters.Clear();
+            foreach (var (s, n) in _stepList)
             {
+                var adapter = _active[s].Adapter;
+                int slot = adapter is null ? -1 : cache.SlotOf(adapter.Key);
+                if (adapter is not null)
+                    _stepAdapters.Add(adapter.Key);
                 for (int i = 0; i < n; i++)
                     tokens[i] = s.TokenAt(s.NumComputed + i);
                 bool completes = s.NumComputed + n == s.Length;
                 batch.AddSequence(s.Pages.AsSpan(0, s.NumComputed + n), tokens.AsSpan(0, n),
-                    completes ? LogitSelection.Last : LogitSelection.None);
+                    completes ? LogitSelection.Last : LogitSelection.None, slot, adapter?.MaxRank ?? 0);
             }
 
             try
@@ -241,15 +339,16 @@ public sealed class LlmEngine : IAsyncDisposable
             }
             catch (Exception e)
             {
-                foreach (var (s, _) in plan.ToList())
+                foreach (var (s, _) in _stepList.ToList())
                     Fail(_active[s], e);
                 continue;
             }
             steps++;
-            lastBatch = plan.Count;
+            lastBatch = _stepList.Count;
+            lastAdapters = _stepAdapters.Count;
 
             int row = 0;
-            foreach (var (s, n) in plan)
+            foreach (var (s, n) in _stepList)
             {
                 s.NumComputed += n;
                 if (s.NumComputed < s.Length)
@@ -263,6 +362,51 @@ public sealed class LlmEngine : IAsyncDisposable
             foreach (var active in _finishedThisStep)
                 Release(active);
             _finishedThisStep.Clear();
+            cache.EvictPending();
+        }
+    }
+
+    private readonly HashSet<string> _stepAdapters = [];
+
+    /// <summary>
+    /// Gives the sequences admitted this step their adapter (pinned on the device, loaded on the
+    /// copy stream if needed) and their worst-case KV pages. Adapters already resident are pinned
+    /// first, so that loading another cannot evict them.
+    /// </summary>
+    private void Admit(ModelRunner runner)
+    {
+        var cache = runner.Adapters;
+        foreach (var s in _scheduler.Admitted)
+        {
+            Interlocked.Decrement(ref _queued);
+            var active = _active[s];
+            if (active.Adapter is { } a && cache.IsResident(a.Key))
+            {
+                cache.TryLoad(a);
+                cache.AddUser(a.Key, +1);
+                active.HoldsAdapter = true;
+            }
+        }
+        foreach (var s in _scheduler.Admitted)
+        {
+            var active = _active[s];
+            if (active.Adapter is { } a && !active.HoldsAdapter)
+            {
+                if (!cache.TryLoad(a))
+                {
+                    Fail(active, new InvalidOperationException($"Adapter '{a.Id}' could not be loaded: the page pool is full."));
+                    continue;
+                }
+                cache.AddUser(a.Key, +1);
+                active.HoldsAdapter = true;
+            }
+            var pages = new int[s.WorstCaseLength];
+            if (!cache.MakeRoom(pages.Length) || !runner.Pages.TryAllocate(PageKind.KvCache, pages))
+            {
+                Fail(active, new InvalidOperationException("The page pool cannot hold this request's KV cache now."));
+                continue;
+            }
+            s.Pages = pages;
         }
     }
 
@@ -319,6 +463,11 @@ public sealed class LlmEngine : IAsyncDisposable
 
     private void Release(ActiveRequest active)
     {
+        if (active.HoldsAdapter)
+        {
+            _runner!.Adapters.AddUser(active.Adapter!.Key, -1);
+            active.HoldsAdapter = false;
+        }
         if (active.Sequence.Pages.Length > 0)
         {
             _runner!.Pages.Free(active.Sequence.Pages);
@@ -327,11 +476,12 @@ public sealed class LlmEngine : IAsyncDisposable
         _active.Remove(active.Sequence);
     }
 
-    private void PublishStats(long steps, long generated, int lastBatch)
+    private void PublishStats(long steps, long generated, int lastBatch, int lastAdapters)
     {
         var pages = _runner!.Pages;
         Volatile.Write(ref _stats, new EngineStats(_scheduler.Running.Count, _scheduler.WaitingCount, pages.Capacity, pages.FreeCount,
-            pages.CountOf(PageKind.KvCache), pages.CountOf(PageKind.Adapter), steps, generated, lastBatch));
+            pages.CountOf(PageKind.KvCache), pages.CountOf(PageKind.Adapter), steps, generated, lastBatch,
+            _adapters.Count, _runner.Adapters.ResidentCount, lastAdapters));
     }
 
     /// <summary>Stops the engine thread; unfinished requests end as cancelled.</summary>
