@@ -12,7 +12,9 @@ foreach (var model in new[] { "llama-gqa", "llama-tied" })
     Console.WriteLine($"logits  {model,-11} {(logits.Passed ? "PASS" : "FAIL")}  max|Δ|={logits.MaxAbsDiff:F5} tolerance={logits.Tolerance:F5} positions={logits.Positions} leaked-pages={logits.PagesLeaked}");
     var greedy = await GreedyParity.RunAsync(model, accelerator);
     Console.WriteLine($"greedy  {model,-11} {(greedy.Passed ? "PASS" : "FAIL")}  {greedy.Prompts - greedy.Mismatches}/{greedy.Prompts} prompts identical {greedy.FirstMismatch}");
-    failed += (logits.Passed ? 0 : 1) + (greedy.Passed ? 0 : 1);
+    var lora = await LoraParity.RunAsync(model, accelerator);
+    Console.WriteLine($"lora    {model,-11} {(lora.Passed ? "PASS" : "FAIL")}  {lora.Requests - lora.Mismatches}/{lora.Requests} requests identical to PEFT, up to {lora.MaxAdaptersInOneStep} adapters in one step {lora.FirstMismatch}");
+    failed += (logits.Passed ? 0 : 1) + (greedy.Passed ? 0 : 1) + (lora.Passed ? 0 : 1);
 }
 Console.WriteLine(failed == 0 ? "parity: all checks passed" : $"parity: {failed} checks failed");
 return failed == 0 ? 0 : 1;

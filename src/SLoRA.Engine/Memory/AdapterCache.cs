@@ -61,7 +61,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     public int ResidentCount => _resident.Count;
 
     /// <summary>Whether the adapter is on the device.</summary>
-    public bool IsResident(string id) => _resident.ContainsKey(id);
+    public bool IsResident(string adapterKey) => _resident.ContainsKey(adapterKey);
 
     /// <summary>Table slot of a resident adapter.</summary>
     public int SlotOf(string id) => _resident[id].Slot;
@@ -127,6 +127,24 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         _resident[adapter.Key] = new Resident(adapter, slot, pages, lockScope) { LastUsed = ++_clock };
         return true;
     }
+
+    /// <summary>
+    /// Starts copying an adapter that upcoming steps will need, on the copy stream, while the
+    /// current step computes. Only uses free pages beyond <paramref name="reservePages"/>, never
+    /// evicts; the adapter stays evictable until a sequence uses it.
+    /// </summary>
+    public bool TryPrefetch(PackedAdapter adapter, int reservePages)
+    {
+        if (_resident.ContainsKey(adapter.Key))
+            return true;
+        if (_pages.FreeCount - reservePages < adapter.NumPages || _freeSlots.Count == 0)
+            return false;
+        Prefetches++;
+        return TryLoad(adapter);
+    }
+
+    /// <summary>Adapters loaded ahead of need so far.</summary>
+    public long Prefetches { get; private set; }
 
     /// <summary>Waits for outstanding adapter copies (before a step that reads them).</summary>
     public void WaitForCopies() => _copyStream.Synchronize();

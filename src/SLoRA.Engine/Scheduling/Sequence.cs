@@ -30,6 +30,12 @@ public sealed class Sequence(long id, int[] prompt, SamplingParams sampling, str
     /// <summary>The adapter (a registered version of it) the sequence runs with; null for the base model.</summary>
     public string? AdapterKey { get; } = adapterKey;
 
+    /// <summary>When it arrived, in seconds on the engine's clock.</summary>
+    public double ArrivalTime { get; init; }
+
+    /// <summary>When its first token must come by, in seconds on the engine's clock; null for none.</summary>
+    public double? FirstTokenDeadline { get; init; }
+
     /// <summary>Sampling and stop parameters.</summary>
     public SamplingParams Sampling { get; } = sampling;
 

@@ -14,6 +14,12 @@ public sealed record GenerationRequest
     /// <summary>The registered adapter to run with; null runs the base model.</summary>
     public string? AdapterId { get; init; }
 
+    /// <summary>
+    /// The first token must come within this time of submission; a waiting request that can no
+    /// longer make it is dropped early with <see cref="Generation.FinishReason.DeadlineExceeded"/>.
+    /// </summary>
+    public TimeSpan? FirstTokenDeadline { get; init; }
+
     /// <summary>Sampling and stop parameters.</summary>
     public SamplingParams Sampling { get; init; } = new();
 }

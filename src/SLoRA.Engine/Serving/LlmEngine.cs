@@ -26,6 +26,8 @@ public sealed class LlmEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PackedAdapter> _adapters = new();
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly List<ScheduledSequence> _stepList = [];
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private double _prefillSecondsPerToken;
     private Thread? _thread;
     private volatile bool _stopping;
     private long _nextId;
@@ -170,7 +172,17 @@ public sealed class LlmEngine : IAsyncDisposable
             Interlocked.Decrement(ref _queued);
             throw new UnknownAdapterException(adapterId);
         }
-        var sequence = new Sequence(Interlocked.Increment(ref _nextId), prompt, sampling, adapter?.Key);
+        double now = _clock.Elapsed.TotalSeconds;
+        if (request.FirstTokenDeadline is { } d && d <= TimeSpan.Zero)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ArgumentException($"first-token deadline must be positive, got {d}.", "deadline");
+        }
+        var sequence = new Sequence(Interlocked.Increment(ref _nextId), prompt, sampling, adapter?.Key)
+        {
+            ArrivalTime = now,
+            FirstTokenDeadline = request.FirstTokenDeadline is { } deadline ? now + deadline.TotalSeconds : null,
+        };
         ulong seed = sampling.Seed ?? Interlocked.Add(ref _seedCounter, 0x9E3779B97F4A7C15UL);
         var active = new ActiveRequest(sequence, Tokenizer, seed, adapter);
         _inbox.Enqueue(active);
@@ -302,7 +314,13 @@ public sealed class LlmEngine : IAsyncDisposable
             _cancelled.Clear();
 
             IReadOnlyList<ScheduledSequence> plan = _active.Count == 0 ? Array.Empty<ScheduledSequence>()
-                : _scheduler.Schedule(runner.Pages.FreeCount + cache.EvictablePages, cache);
+                : _scheduler.Schedule(runner.Pages.FreeCount + cache.EvictablePages, cache,
+                    new SchedulerClock(_clock.Elapsed.TotalSeconds, _prefillSecondsPerToken));
+            foreach (var s in _scheduler.Aborted)
+            {
+                Interlocked.Decrement(ref _queued);
+                Finish(_active[s], FinishReason.DeadlineExceeded, -1, "");
+            }
             PublishStats(steps, generated, lastBatch, lastAdapters);
             if (plan.Count == 0)
             {
@@ -333,9 +351,13 @@ public sealed class LlmEngine : IAsyncDisposable
                     completes ? LogitSelection.Last : LogitSelection.None, slot, adapter?.MaxRank ?? 0);
             }
 
+            Prefetch(runner);
+            double started = _clock.Elapsed.TotalSeconds;
             try
             {
                 runner.Forward(batch, logits);
+                double perToken = (_clock.Elapsed.TotalSeconds - started) / batch.NumTokens;
+                _prefillSecondsPerToken = _prefillSecondsPerToken == 0 ? perToken : 0.8 * _prefillSecondsPerToken + 0.2 * perToken;
             }
             catch (Exception e)
             {
@@ -367,6 +389,19 @@ public sealed class LlmEngine : IAsyncDisposable
     }
 
     private readonly HashSet<string> _stepAdapters = [];
+
+    /// <summary>Starts loading the adapters of the next waiting requests while this step computes.</summary>
+    private void Prefetch(ModelRunner runner)
+    {
+        const int lookahead = 4;
+        int reserve = 0;
+        foreach (var s in _scheduler.NextWaiting(lookahead))
+        {
+            reserve += s.WorstCaseLength;
+            if (_active[s].Adapter is { } a && !runner.Adapters.TryPrefetch(a, reserve))
+                break;
+        }
+    }
 
     /// <summary>
     /// Gives the sequences admitted this step their adapter (pinned on the device, loaded on the
@@ -455,6 +490,8 @@ public sealed class LlmEngine : IAsyncDisposable
 
     private void Fail(ActiveRequest active, Exception error)
     {
+        if (active.Sequence.State == SequenceState.Waiting)
+            Interlocked.Decrement(ref _queued);
         if (!active.IsFinished)
             _scheduler.Finish(active.Sequence);
         active.Channel.Writer.TryComplete(error);

@@ -34,3 +34,19 @@ public sealed class ForwardParityTests(ITestOutputHelper output)
         Assert.True(result.Passed, result.FirstMismatch);
     }
 }
+
+/// <summary>Heterogeneous multi-LoRA batches against PEFT (each adapter alone), on the CPU accelerator.</summary>
+public sealed class LoraParityTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("llama-gqa")]
+    [InlineData("llama-tied")]
+    public async Task Mixed_adapter_batch_gives_every_request_PEFTs_tokens(string model)
+    {
+        var result = await LoraParity.RunAsync(model, AcceleratorPreference.Cpu);
+        output.WriteLine(result.ToString());
+        Assert.True(result.Requests > 0);
+        Assert.True(result.MaxAdaptersInOneStep >= 2, "the batches should mix adapters");
+        Assert.True(result.Passed, result.FirstMismatch);
+    }
+}
