@@ -60,14 +60,29 @@ public sealed class PagePool
         return true;
     }
 
-    /// <summary>Returns pages to the free list. Freeing a free page is a bug and throws.</summary>
+    /// <summary>
+    /// Returns pages to the free list, all or nothing: freeing a free page (or one page twice in
+    /// the list) is a bug, and throws before anything is freed.
+    /// </summary>
     public void Free(ReadOnlySpan<int> pages)
     {
+        // Pass 1 marks each page (high bit), so a page listed twice is seen too; on a bad page
+        // the marks are undone and nothing is freed.
+        const PageKind marked = (PageKind)0x80;
+        for (int i = 0; i < pages.Length; i++)
+        {
+            var kind = _kind[pages[i]];
+            if (kind == PageKind.Free || (kind & marked) != 0)
+            {
+                for (int j = 0; j < i; j++)
+                    _kind[pages[j]] &= ~marked;
+                throw new InvalidOperationException($"Page {pages[i]} is freed twice.");
+            }
+            _kind[pages[i]] = kind | marked;
+        }
         foreach (int page in pages)
         {
-            var kind = _kind[page];
-            if (kind == PageKind.Free)
-                throw new InvalidOperationException($"Page {page} is freed twice.");
+            var kind = _kind[page] & ~marked;
             _kind[page] = PageKind.Free;
             _countByKind[(int)kind]--;
             _countByKind[(int)PageKind.Free]++;

@@ -135,3 +135,20 @@ public sealed class PagePoolTests
         Assert.Equal(pool.CountOf(PageKind.Free), pool.FreeCount);
     }
 }
+
+public sealed class PagePoolFreeTests
+{
+    [Fact]
+    public void Free_is_all_or_nothing_when_a_page_is_freed_twice()
+    {
+        var pool = new SLoRA.Engine.Memory.PagePool(8);
+        var pages = new int[3];
+        Assert.True(pool.TryAllocate(SLoRA.Engine.Memory.PageKind.KvCache, pages));
+        Assert.Throws<InvalidOperationException>(() => pool.Free([pages[0], pages[1], pages[0]]));
+        Assert.Equal(5, pool.FreeCount);
+        Assert.Equal(3, pool.CountOf(SLoRA.Engine.Memory.PageKind.KvCache));
+        pool.Free(pages);
+        Assert.Equal(8, pool.FreeCount);
+        Assert.Throws<InvalidOperationException>(() => pool.Free([pages[2]]));
+    }
+}
