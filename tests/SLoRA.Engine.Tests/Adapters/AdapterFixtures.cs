@@ -14,6 +14,9 @@ internal static class AdapterFixtures
 
     public static string Folder(string model, string name) => Fixtures.Adapter(model, name);
 
+    public static LoraAdapter Load(string model, string name, int maxRank = 64) =>
+        LoraAdapter.Load(Folder(model, name), model == "llama-tied" ? Tied : Gqa, maxRank);
+
     /// <summary>The fixture's adapter_config.json as an editable tree.</summary>
     public static JsonObject ConfigJson(string model, string name) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(model, name), LoraAdapterFiles.Config)))!.AsObject();
