@@ -39,14 +39,14 @@ public sealed class ForwardParityTests(ITestOutputHelper output)
 public sealed class LoraParityTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("llama-gqa")]
-    [InlineData("llama-tied")]
-    public async Task Mixed_adapter_batch_gives_every_request_PEFTs_tokens(string model)
+    [InlineData("llama-gqa", 4)]
+    [InlineData("llama-tied", 1)]
+    public async Task Mixed_adapter_batch_gives_every_request_PEFTs_tokens(string model, int adapters)
     {
         var result = await LoraParity.RunAsync(model, AcceleratorPreference.Cpu);
         output.WriteLine(result.ToString());
         Assert.True(result.Requests > 0);
-        Assert.True(result.MaxAdaptersInOneStep >= 2, "the batches should mix adapters");
+        Assert.True(result.MaxAdaptersInOneStep >= adapters, $"the batches should mix all {adapters} adapters (and the base model)");
         Assert.True(result.Passed, result.FirstMismatch);
     }
 }
