@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -49,7 +50,7 @@ public sealed class ComputeDevice : IDisposable
             numMultiprocessors: Math.Max(1, Environment.ProcessorCount));
         var context = Context.Create(builder =>
         {
-            builder.Optimize(OptimizationLevel.O2);
+            builder.Optimize(OptimizationLevel.O2).EnableAlgorithms();
             if (preference != AcceleratorPreference.Cpu)
                 builder.Cuda();
             builder.CPU(cpu);
