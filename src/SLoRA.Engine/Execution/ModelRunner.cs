@@ -34,6 +34,10 @@ public sealed class ModelRunner : IDisposable
     private readonly AttentionKernel _attention;
     private readonly SwiGluKernel _swiGlu;
     private readonly LoraKernels _lora;
+    private readonly TunedKernels? _tuned;
+    private readonly bool _tunedAttention;
+    private readonly ArrayView<int> _argTokens;
+    private readonly ArrayView<float> _argLogprobs;
     private readonly LoraGroup _qkvGroup, _oGroup, _gateUpGroup, _downGroup;
 
     private readonly ArrayView<int> _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _identityRows, _pageListStart, _loraSlots;
@@ -68,6 +72,12 @@ public sealed class ModelRunner : IDisposable
         _attention = new AttentionKernel(_acc);
         _swiGlu = new SwiGluKernel(_acc);
         _lora = new LoraKernels(_acc);
+        bool tuned = _options.Kernels == KernelVariant.Tuned || (_options.Kernels == KernelVariant.Auto && device.IsCuda);
+        if (tuned)
+        {
+            _tuned = new TunedKernels(_acc);
+            _tunedAttention = _tuned.SupportsHeadDim(c.HeadDim);
+        }
         _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
         _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
         _gateUpGroup = new LoraGroup(4, 2, c.HiddenSize, c.IntermediateSize, c.IntermediateSize, 0, 2 * c.IntermediateSize);
@@ -82,6 +92,8 @@ public sealed class ModelRunner : IDisposable
         _pageListStart = Alloc<int>(t);
         _loraSlots = Alloc<int>(t);
         _shrunk = Alloc<float>((long)t * 3 * _options.MaxLoraRank);
+        _argTokens = Alloc<int>(_options.MaxLogitRows);
+        _argLogprobs = Alloc<float>(_options.MaxLogitRows);
         _identityRows = Alloc<int>(t);
         _identityRows.SubView(0, t).CopyFromCPU(Enumerable.Range(0, t).ToArray());
         _pageLists = _acc.Allocate1D<int>(Math.Max(1024, 4L * t));
@@ -122,10 +134,57 @@ public sealed class ModelRunner : IDisposable
     /// </summary>
     public void Forward(ForwardBatch batch, Span<float> logits)
     {
+        if (logits.Length < batch.NumLogitRows * Config.VocabSize)
+            throw new ArgumentException("The logits span is too small.", nameof(logits));
+        if (!Compute(batch))
+            return;
+        int rows = batch.NumLogitRows;
+        _logits.SubView(0, (long)rows * Config.VocabSize).CopyToCPU(_stream, logits[..(rows * Config.VocabSize)]);
+        _stream.Synchronize();
+    }
+
+    /// <summary>
+    /// Runs one step and picks the most likely token of each logit row, with its
+    /// log-probability; on a GPU only these come back to the host, not the logits.
+    /// </summary>
+    public void ForwardGreedy(ForwardBatch batch, Span<int> tokens, Span<float> logprobs)
+    {
+        int rows = batch.NumLogitRows;
+        if (tokens.Length < rows || logprobs.Length < rows)
+            throw new ArgumentException("The token and log-probability spans are too small.", nameof(tokens));
+        if (!Compute(batch))
+            return;
+        int vocab = Config.VocabSize;
+        if (_tuned is not null)
+        {
+            _tuned.ArgMax(_stream, rows, _logits, vocab, _argTokens, _argLogprobs);
+            _argTokens.SubView(0, rows).CopyToCPU(_stream, tokens[..rows]);
+            _argLogprobs.SubView(0, rows).CopyToCPU(_stream, logprobs[..rows]);
+            _stream.Synchronize();
+            return;
+        }
+        if (_hostLogits.Length < rows * vocab)
+            _hostLogits = new float[rows * vocab];
+        _logits.SubView(0, (long)rows * vocab).CopyToCPU(_stream, _hostLogits.AsSpan(0, rows * vocab));
+        _stream.Synchronize();
+        for (int r = 0; r < rows; r++)
+        {
+            var row = _hostLogits.AsSpan(r * vocab, vocab);
+            int best = Generation.Sampler.ArgMax(row);
+            tokens[r] = best;
+            logprobs[r] = Generation.Sampler.LogSoftmaxAt(row, best);
+        }
+    }
+
+    private float[] _hostLogits = [];
+
+    /// <summary>Runs the layers and, if the batch has logit rows, the lm_head into the device logits. False when there was nothing to run.</summary>
+    private bool Compute(ForwardBatch batch)
+    {
         var c = Config;
         int n = batch.NumTokens;
         if (n == 0)
-            return;
+            return false;
         if (n > _options.MaxBatchTokens)
             throw new ArgumentException($"The batch has {n} tokens; the runner was sized for {_options.MaxBatchTokens}.", nameof(batch));
         if (batch.NumLogitRows > _options.MaxLogitRows)
@@ -134,8 +193,6 @@ public sealed class ModelRunner : IDisposable
             throw new ArgumentException($"A sequence of {batch.MaxSequenceLength} tokens exceeds max_position_embeddings {c.MaxPositionEmbeddings}.", nameof(batch));
         if (batch.MaxLoraRank > _options.MaxLoraRank)
             throw new ArgumentException($"A batch adapter has rank {batch.MaxLoraRank}; the runner was sized for {_options.MaxLoraRank}.", nameof(batch));
-        if (logits.Length < batch.NumLogitRows * c.VocabSize)
-            throw new ArgumentException("The logits span is too small.", nameof(logits));
 
         _device.Bind();
         Upload(batch);
@@ -152,31 +209,56 @@ public sealed class ModelRunner : IDisposable
         for (int l = 0; l < c.NumLayers; l++)
         {
             var w = _weights.Layers[l];
-            _norm.Launch(s, n, _residual, _identityRows, w.InputNorm, _normed, h, c.RmsNormEps);
+            Norm(n, _identityRows, w.InputNorm);
             _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
-            _lora.Apply(s, n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, rank);
+            Lora(n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, rank);
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
-            _attention.Launch(s, n, attnArgs, _shape, l);
+            if (_tunedAttention)
+                _tuned!.Attention(s, n, attnArgs, _shape, l);
+            else
+                _attention.Launch(s, n, attnArgs, _shape, l);
             _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
-            _lora.Apply(s, n, loraArgs, layout, _oGroup, _attnOut, _residual, l, rank);
-            _norm.Launch(s, n, _residual, _identityRows, w.PostAttentionNorm, _normed, h, c.RmsNormEps);
+            Lora(n, loraArgs, layout, _oGroup, _attnOut, _residual, l, rank);
+            Norm(n, _identityRows, w.PostAttentionNorm);
             _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
-            _lora.Apply(s, n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, rank);
+            Lora(n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, rank);
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
             _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
-            _lora.Apply(s, n, loraArgs, layout, _downGroup, _act, _residual, l, rank);
+            Lora(n, loraArgs, layout, _downGroup, _act, _residual, l, rank);
         }
 
         int rows = batch.NumLogitRows;
         if (rows == 0)
         {
             s.Synchronize();
-            return;
+            return false;
         }
-        _norm.Launch(s, rows, _residual, _logitRows, _weights.FinalNorm, _normed, h, c.RmsNormEps);
+        Norm(rows, _logitRows, _weights.FinalNorm);
         _gemm.Run(s, _normed, rows, _weights.LmHead, _logits, accumulate: false);
-        _logits.SubView(0, (long)rows * c.VocabSize).CopyToCPU(s, logits[..(rows * c.VocabSize)]);
-        s.Synchronize();
+        return true;
+    }
+
+    private void Norm(int rows, ArrayView<int> rowMap, ArrayView<Half> weight)
+    {
+        if (_tuned is not null)
+            _tuned.RmsNorm(_stream, rows, _residual, rowMap, weight, _normed, Config.HiddenSize, Config.RmsNormEps);
+        else
+            _norm.Launch(_stream, rows, _residual, rowMap, weight, _normed, Config.HiddenSize, Config.RmsNormEps);
+    }
+
+    private void Lora(int n, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, ArrayView<float> y, int layer, int rank)
+    {
+        if (rank == 0)
+            return;
+        if (_tuned is not null)
+        {
+            _tuned.LoraShrink(_stream, n, args, layout, group, x, layer, rank);
+            _lora.Expand(_stream, n, args, layout, group, y, layer, rank);
+        }
+        else
+        {
+            _lora.Apply(_stream, n, args, layout, group, x, y, layer, rank);
+        }
     }
 
     private void Upload(ForwardBatch batch)

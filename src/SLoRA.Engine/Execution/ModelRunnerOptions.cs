@@ -1,5 +1,16 @@
 namespace SLoRA.Engine.Execution;
 
+/// <summary>Which kernel family the forward pass uses.</summary>
+public enum KernelVariant
+{
+    /// <summary>GPU-tuned (warp per row) on CUDA, portable (thread per row) on the CPU accelerator.</summary>
+    Auto,
+    /// <summary>One thread per output row or element: fast on ILGPU's CPU accelerator, correct everywhere.</summary>
+    Portable,
+    /// <summary>Warp per row with shuffles: for GPUs (slow on the CPU accelerator, but correct).</summary>
+    Tuned,
+}
+
 /// <summary>Sizes of the runner's device buffers.</summary>
 public sealed record ModelRunnerOptions
 {
@@ -20,6 +31,9 @@ public sealed record ModelRunnerOptions
 
     /// <summary>Most adapters resident on the device at once (table slots).</summary>
     public int MaxResidentAdapters { get; init; } = 128;
+
+    /// <summary>Kernel family; Auto picks by accelerator.</summary>
+    public KernelVariant Kernels { get; init; } = KernelVariant.Auto;
 
     /// <summary>Throws when a size is out of range.</summary>
     public void Validate()

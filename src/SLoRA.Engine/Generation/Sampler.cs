@@ -82,7 +82,8 @@ public sealed class Sampler
         return order[keep - 1];
     }
 
-    private static float LogSoftmaxAt(ReadOnlySpan<float> logits, int token)
+    /// <summary>log softmax(logits)[token].</summary>
+    public static float LogSoftmaxAt(ReadOnlySpan<float> logits, int token)
     {
         float max = float.NegativeInfinity;
         foreach (float x in logits)

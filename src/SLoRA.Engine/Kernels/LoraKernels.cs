@@ -93,6 +93,14 @@ internal sealed class LoraKernels(Accelerator accelerator)
         _expand(stream, numTokens * group.OutWidth, args, layout, group, y, layer, maxRank);
     }
 
+    /// <summary>The expand half alone, after a shrink by another kernel into the same scratch.</summary>
+    public void Expand(AcceleratorStream stream, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+        ArrayView<float> y, int layer, int maxRank)
+    {
+        if (maxRank > 0 && numTokens > 0)
+            _expand(stream, numTokens * group.OutWidth, args, layout, group, y, layer, maxRank);
+    }
+
     internal static void Shrink(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int maxRank)
     {
         int j = i % maxRank;

@@ -41,12 +41,15 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>A one-line description for logs.</summary>
     public string Description => $"{Accelerator.AcceleratorType} '{Accelerator.Name}' ({Accelerator.MemorySize / (1 << 20)} MiB)";
 
-    /// <summary>Creates the device. <paramref name="deviceIndex"/> picks among CUDA devices.</summary>
-    public static ComputeDevice Create(AcceleratorPreference preference = AcceleratorPreference.Auto, int deviceIndex = 0)
+    /// <summary>
+    /// Creates the device. <paramref name="deviceIndex"/> picks among CUDA devices;
+    /// <paramref name="cpuWarpSize"/> sets the CPU accelerator's warp (tests of warp kernels).
+    /// </summary>
+    public static ComputeDevice Create(AcceleratorPreference preference = AcceleratorPreference.Auto, int deviceIndex = 0, int cpuWarpSize = 2)
     {
         // A small CPU device: ILGPU's default CPU device costs milliseconds per launch, and the
         // engine's portable kernels need no large groups (one thread per output row or element).
-        var cpu = new CPUDevice(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 1,
+        var cpu = new CPUDevice(numThreadsPerWarp: cpuWarpSize, numWarpsPerMultiprocessor: 1,
             numMultiprocessors: Math.Max(1, Environment.ProcessorCount));
         var context = Context.Create(builder =>
         {

@@ -291,6 +291,8 @@ public sealed class LlmEngine : IAsyncDisposable
         var logits = new float[_options.Runner.MaxLogitRows * Config.VocabSize];
         var tokens = new int[_options.Runner.MaxBatchTokens];
         var sampler = new Sampler();
+        var greedyTokens = new int[_options.Runner.MaxLogitRows];
+        var greedyLogprobs = new float[_options.Runner.MaxLogitRows];
         long steps = 0, generated = 0;
         int lastBatch = 0, lastAdapters = 0;
 
@@ -352,10 +354,17 @@ public sealed class LlmEngine : IAsyncDisposable
             }
 
             Prefetch(runner);
+            bool greedy = true;
+            foreach (var (s, _) in _stepList)
+                greedy &= s.Sampling.Temperature == 0;
             double started = _clock.Elapsed.TotalSeconds;
             try
             {
-                runner.Forward(batch, logits);
+                // All-greedy steps take only the chosen tokens back from the device, not the logits.
+                if (greedy)
+                    runner.ForwardGreedy(batch, greedyTokens, greedyLogprobs);
+                else
+                    runner.Forward(batch, logits);
                 double perToken = (_clock.Elapsed.TotalSeconds - started) / batch.NumTokens;
                 _prefillSecondsPerToken = _prefillSecondsPerToken == 0 ? perToken : 0.8 * _prefillSecondsPerToken + 0.2 * perToken;
             }
@@ -375,9 +384,19 @@ public sealed class LlmEngine : IAsyncDisposable
                 s.NumComputed += n;
                 if (s.NumComputed < s.Length)
                     continue;
-                var rowLogits = logits.AsSpan(row++ * Config.VocabSize, Config.VocabSize);
                 var active = _active[s];
-                int token = sampler.Sample(rowLogits, s.Sampling, ref active.Random, out float logprob);
+                int token;
+                float logprob;
+                if (greedy)
+                {
+                    token = greedyTokens[row];
+                    logprob = greedyLogprobs[row];
+                }
+                else
+                {
+                    token = sampler.Sample(logits.AsSpan(row * Config.VocabSize, Config.VocabSize), s.Sampling, ref active.Random, out logprob);
+                }
+                row++;
                 generated++;
                 OnToken(active, token, logprob);
             }

@@ -1,0 +1,217 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Engine.Kernels;
+
+/// <summary>
+/// GPU-tuned versions of the kernels whose portable form (one thread per row) leaves a GPU
+/// mostly idle or reads memory uncoalesced: one warp per row of work, lanes striding over the
+/// row so that each load instruction of the warp reads consecutive elements, and warp shuffles
+/// for the reductions. Used on CUDA; they compute the same functions as the portable kernels and
+/// are tested against the same references (on ILGPU's CPU device too, with a small warp).
+/// </summary>
+internal sealed class TunedKernels
+{
+    /// <summary>Warps per group: enough groups per SM to hide latency without large groups.</summary>
+    private const int WarpsPerGroup = 4;
+
+    /// <summary>Most head dimensions per lane the attention kernel holds (head_dim ≤ 8 × warp size).</summary>
+    public const int MaxDimsPerLane = 8;
+
+    private readonly Accelerator _acc;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int> _norm;
+    private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, AttentionShape, int, float, int> _attention;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int> _shrink;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int> _argMax;
+
+    public TunedKernels(Accelerator accelerator)
+    {
+        _acc = accelerator;
+        _norm = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int>(RmsNorm);
+        _attention = accelerator.LoadKernel<AttentionArgs, AttentionShape, int, float, int>(Attention);
+        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>(LoraShrink);
+        _argMax = accelerator.LoadKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int>(ArgMax);
+    }
+
+    /// <summary>Whether the attention kernel can hold this head dimension.</summary>
+    public bool SupportsHeadDim(int headDim) => headDim % _acc.WarpSize == 0 && headDim / _acc.WarpSize <= MaxDimsPerLane;
+
+    private KernelConfig Warps(int items) =>
+        new((items + WarpsPerGroup - 1) / WarpsPerGroup, WarpsPerGroup * _acc.WarpSize);
+
+    private static int WarpItem() => Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
+
+    /// <summary>Same contract as <see cref="RmsNormKernel.Launch"/>.</summary>
+    public void RmsNorm(AcceleratorStream stream, int numRows, ArrayView<float> x, ArrayView<int> rows,
+        ArrayView<Half> weight, ArrayView<Half> y, int hidden, float eps)
+    {
+        if (numRows > 0)
+            _norm(stream, Warps(numRows), x, rows, weight, y, hidden, eps, numRows);
+    }
+
+    /// <summary>Same contract as <see cref="AttentionKernel.Launch"/>.</summary>
+    public void Attention(AcceleratorStream stream, int numTokens, AttentionArgs args, AttentionShape shape, int layer)
+    {
+        int items = numTokens * shape.NumHeads;
+        if (items > 0)
+            _attention(stream, Warps(items), args, shape, layer, 1f / MathF.Sqrt(shape.HeadDim), items);
+    }
+
+    /// <summary>The shrink half of <see cref="LoraKernels.Apply"/>: one warp per (token, module, rank row).</summary>
+    public void LoraShrink(AcceleratorStream stream, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+        ArrayView<Half> x, int layer, int maxRank)
+    {
+        int items = numTokens * group.Count * maxRank;
+        if (items > 0)
+            _shrink(stream, Warps(items), args, layout, group, x, layer, maxRank, items);
+    }
+
+    /// <summary>Per row of logits: the argmax token and its log-probability.</summary>
+    public void ArgMax(AcceleratorStream stream, int numRows, ArrayView<float> logits, int vocab, ArrayView<int> tokens, ArrayView<float> logprobs)
+    {
+        if (numRows > 0)
+            _argMax(stream, Warps(numRows), logits, vocab, tokens, logprobs, numRows);
+    }
+
+    internal static void RmsNorm(ArrayView<float> x, ArrayView<int> rows, ArrayView<Half> weight, ArrayView<Half> y,
+        int hidden, float eps, int numRows)
+    {
+        int r = WarpItem();
+        if (r >= numRows)
+            return;
+        long src = (long)rows[r] * hidden;
+        long dst = (long)r * hidden;
+        float sum = 0f;
+        for (int d = Warp.LaneIdx; d < hidden; d += Warp.WarpSize)
+        {
+            float v = x[src + d];
+            sum += v * v;
+        }
+        float inv = 1f / MathF.Sqrt(WarpMath.AllSum(sum) / hidden + eps);
+        for (int d = Warp.LaneIdx; d < hidden; d += Warp.WarpSize)
+            y[dst + d] = (Half)(x[src + d] * inv * (float)weight[d]);
+    }
+
+    internal static void Attention(AttentionArgs a, AttentionShape shape, int layer, float scale, int numItems)
+    {
+        int item = WarpItem();
+        if (item >= numItems)
+            return;
+        int m = item / shape.NumHeads;
+        int h = item - m * shape.NumHeads;
+        int hd = shape.HeadDim;
+        int lane = Warp.LaneIdx;
+        int ws = Warp.WarpSize;
+        int perLane = hd / ws;
+        int kvHead = h / (shape.NumHeads / shape.NumKvHeads);
+        int pageListStart = a.PageListStart[a.SeqOfToken[m]];
+        int keys = a.Positions[m] + 1;
+
+        // Lane owns dimensions lane, lane + ws, ...: every load of the warp is consecutive.
+        var q = LocalMemory.Allocate<float>(MaxDimsPerLane);
+        var acc = LocalMemory.Allocate<float>(MaxDimsPerLane);
+        long qRow = (long)m * shape.QkvWidth + (long)h * hd;
+        for (int k = 0; k < perLane; k++)
+        {
+            q[k] = a.Qkv[qRow + lane + k * ws] * scale;
+            acc[k] = 0f;
+        }
+
+        float max = float.NegativeInfinity;
+        float sum = 0f;
+        for (int t = 0; t < keys; t++)
+        {
+            long kBase = shape.KeyOffset(a.PageLists[pageListStart + t], layer) + (long)kvHead * hd + lane;
+            float partial = 0f;
+            for (int k = 0; k < perLane; k++)
+                partial += q[k] * (float)a.Pool[kBase + k * ws];
+            float score = WarpMath.AllSum(partial);
+            float newMax = MathF.Max(max, score);
+            float correction = MathF.Exp(max - newMax);
+            float p = MathF.Exp(score - newMax);
+            sum = sum * correction + p;
+            long vBase = kBase + shape.KvDim;
+            for (int k = 0; k < perLane; k++)
+                acc[k] = acc[k] * correction + p * (float)a.Pool[vBase + k * ws];
+            max = newMax;
+        }
+
+        long outRow = (long)m * shape.NumHeads * hd + (long)h * hd;
+        float inv = 1f / sum;
+        for (int k = 0; k < perLane; k++)
+            a.Output[outRow + lane + k * ws] = (Half)(acc[k] * inv);
+    }
+
+    internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int maxRank, int numItems)
+    {
+        int i = WarpItem();
+        if (i >= numItems)
+            return;
+        int j = i % maxRank;
+        int rest = i / maxRank;
+        int g = rest % group.Count;
+        int m = rest / group.Count;
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        if (j >= e.Rank)
+            return;
+        int n = group.InFeatures;
+        long row = (long)e.AStart + (long)j * n;
+        long xRow = (long)m * n;
+        int slice = layout.SliceElements;
+        long pageListBase = (long)slot * layout.MaxPagesPerAdapter;
+
+        // Walk the row through its pages: one division per page boundary, not per element.
+        long element = row + Warp.LaneIdx;
+        long pageIndex = element / slice;
+        long pageStart = pageIndex * slice;
+        long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+        float sum = 0f;
+        for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
+        {
+            while (element >= pageStart + slice)
+            {
+                pageIndex++;
+                pageStart += slice;
+                pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+            }
+            sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
+            element += Warp.WarpSize;
+        }
+        sum = WarpMath.AllSum(sum);
+        if (Warp.LaneIdx == 0)
+            a.Shrunk[i] = sum;
+    }
+
+    internal static void ArgMax(ArrayView<float> logits, int vocab, ArrayView<int> tokens, ArrayView<float> logprobs, int numRows)
+    {
+        int r = WarpItem();
+        if (r >= numRows)
+            return;
+        long row = (long)r * vocab;
+        float best = float.NegativeInfinity;
+        int index = int.MaxValue;
+        for (int v = Warp.LaneIdx; v < vocab; v += Warp.WarpSize)
+        {
+            float value = logits[row + v];
+            if (value > best)
+            {
+                best = value;
+                index = v;
+            }
+        }
+        WarpMath.AllArgMax(ref best, ref index);
+        float sum = 0f;
+        for (int v = Warp.LaneIdx; v < vocab; v += Warp.WarpSize)
+            sum += MathF.Exp(logits[row + v] - best);
+        sum = WarpMath.AllSum(sum);
+        if (Warp.LaneIdx == 0)
+        {
+            tokens[r] = index;
+            logprobs[r] = -MathF.Log(sum);
+        }
+    }
+}
