@@ -14,4 +14,17 @@ namespace SLoRA.Engine.Serving;
 /// <param name="AdaptersResident">Adapters in device pages.</param>
 /// <param name="LastBatchAdapters">Distinct adapters in the last step.</param>
 public sealed record EngineStats(int Running, int Waiting, int PagesTotal, int PagesFree, int PagesKv, int PagesAdapter,
-    long Steps, long GeneratedTokens, int LastBatchSize, int AdaptersRegistered = 0, int AdaptersResident = 0, int LastBatchAdapters = 0);
+    long Steps, long GeneratedTokens, int LastBatchSize, int AdaptersRegistered = 0, int AdaptersResident = 0, int LastBatchAdapters = 0)
+{
+    /// <summary>Steps that only decoded (one token per sequence, no prefill).</summary>
+    public long DecodeSteps { get; init; }
+
+    /// <summary>Wall time of those steps, from launch to results on the host.</summary>
+    public double DecodeSeconds { get; init; }
+
+    /// <summary>Context tokens (KV entries) those steps attended over, summed.</summary>
+    public long DecodeContextTokens { get; init; }
+
+    /// <summary>Adapters loaded ahead of need.</summary>
+    public long AdapterPrefetches { get; init; }
+}

@@ -28,6 +28,8 @@ public sealed class LlmEngine : IAsyncDisposable
     private readonly List<ScheduledSequence> _stepList = [];
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private double _prefillSecondsPerToken;
+    private long _decodeSteps, _decodeContextTokens;
+    private double _decodeSeconds;
     private Thread? _thread;
     private volatile bool _stopping;
     private long _nextId;
@@ -375,6 +377,13 @@ public sealed class LlmEngine : IAsyncDisposable
                 continue;
             }
             steps++;
+            double elapsed = _clock.Elapsed.TotalSeconds - started;
+            if (batch.NumTokens == _stepList.Count)
+            {
+                _decodeSteps++;
+                _decodeSeconds += elapsed;
+                _decodeContextTokens += batch.PageListLength;
+            }
             lastBatch = _stepList.Count;
             lastAdapters = _stepAdapters.Count;
 
@@ -537,7 +546,13 @@ public sealed class LlmEngine : IAsyncDisposable
         var pages = _runner!.Pages;
         Volatile.Write(ref _stats, new EngineStats(_scheduler.Running.Count, _scheduler.WaitingCount, pages.Capacity, pages.FreeCount,
             pages.CountOf(PageKind.KvCache), pages.CountOf(PageKind.Adapter), steps, generated, lastBatch,
-            _adapters.Count, _runner.Adapters.ResidentCount, lastAdapters));
+            _adapters.Count, _runner.Adapters.ResidentCount, lastAdapters)
+        {
+            DecodeSteps = _decodeSteps,
+            DecodeSeconds = _decodeSeconds,
+            DecodeContextTokens = _decodeContextTokens,
+            AdapterPrefetches = _runner.Adapters.Prefetches,
+        });
     }
 
     /// <summary>Stops the engine thread; unfinished requests end as cancelled.</summary>

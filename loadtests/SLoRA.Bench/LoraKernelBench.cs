@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using ILGPU;
+using ILGPU.Runtime;
+using SLoRA.Engine.Adapters;
+using SLoRA.Engine.Kernels;
+using SLoRA.Engine.Memory;
+using SLoRA.Engine.Model;
+using SLoRA.Engine.Runtime;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Bench;
+
+/// <summary>One row of the LoRA kernel benchmark.</summary>
+public sealed record LoraKernelResult(string Kernel, string Group, int Requests, int TokensPerRequest, int Adapters, string Ranks,
+    double MedianMicroseconds, double BytesRead, double GigabytesPerSecond, double FractionOfBandwidth);
+
+/// <summary>
+/// MBGMV (decode: one token per request) and MBGMM (prefill: a segment per request) over a batch
+/// of requests that each use a different adapter of mixed rank, reading A and B through the
+/// unified page pool, timed against the bytes they must read (A and B of every adapter once,
+/// x once, y read and written).
+/// </summary>
+public static class LoraKernelBench
+{
+    public static IReadOnlyList<LoraKernelResult> Run(ComputeDevice device, LlamaConfig shape, int requests, int[] ranks,
+        int prefillTokens, double bandwidth, Action<string> log)
+    {
+        var acc = device.Accelerator;
+        // One layer of the model's shape is enough: the kernels run per layer.
+        var config = shape with { NumLayers = 1 };
+        string[] targets = ["q_proj", "k_proj", "v_proj", "o_proj"];
+        var packed = Enumerable.Range(0, requests)
+            .Select(i => PackedAdapter.Pack(LoraAdapter.Synthetic(config, $"a{i}", ranks[i % ranks.Length], targets, seed: i), 1, 2 * config.KvDim))
+            .ToList();
+        int pagesNeeded = packed.Sum(p => p.NumPages);
+        long pageElements = 2L * config.KvDim;
+        var pages = new PagePool(pagesNeeded + 16);
+        using var pool = acc.Allocate1D<Half>(pages.Capacity * pageElements);
+        using var cache = new AdapterCache(acc, pages, pool.View, config, ranks.Max(), requests);
+        foreach (var p in packed)
+        {
+            cache.Register(p);
+            if (!cache.TryLoad(p))
+                throw new InvalidOperationException("The benchmark pool is too small.");
+        }
+        cache.WaitForCopies();
+        log($"lora-kernels: {requests} adapters resident in {pagesNeeded} pages");
+
+        var results = new List<LoraKernelResult>();
+        var lora = new LoraKernels(acc);
+        var tuned = device.IsCuda ? new TunedKernels(acc) : null;
+        var qkv = new LoraGroup(0, 3, config.HiddenSize, config.QDim, config.KvDim, config.KvDim, config.QDim + 2 * config.KvDim);
+        var o = new LoraGroup(3, 1, config.QDim, config.HiddenSize, 0, 0, config.HiddenSize);
+        foreach (var (tokensPerRequest, kernel) in new[] { (1, "MBGMV"), (prefillTokens, "MBGMM") })
+        {
+            foreach (var (group, name) in new[] { (qkv, "q,k,v"), (o, "o") })
+            {
+                int tokens = requests * tokensPerRequest;
+                int maxRank = ranks.Max();
+                using var slots = acc.Allocate1D<int>(tokens);
+                slots.CopyFromCPU(Enumerable.Range(0, tokens).Select(t => cache.SlotOf(packed[t / tokensPerRequest].Key)).ToArray());
+                using var x = acc.Allocate1D<Half>((long)tokens * group.InFeatures);
+                using var y = acc.Allocate1D<float>((long)tokens * group.OutputStride);
+                using var shrunk = acc.Allocate1D<float>((long)tokens * group.Count * maxRank);
+                var random = new Random(1);
+                x.CopyFromCPU(Enumerable.Range(0, (int)x.Length).Select(_ => (Half)(float)(random.NextDouble() - 0.5)).ToArray());
+                y.MemSetToZero();
+                var args = new LoraArgs(pool.View, cache.PageLists, cache.Entries, slots.View, shrunk.View);
+                var stream = acc.DefaultStream;
+                void Launch()
+                {
+                    if (tuned is not null)
+                    {
+                        tuned.LoraShrink(stream, tokens, args, cache.Layout, group, x.View, 0, maxRank);
+                        lora.Expand(stream, tokens, args, cache.Layout, group, y.View, 0, maxRank);
+                    }
+                    else
+                    {
+                        lora.Apply(stream, tokens, args, cache.Layout, group, x.View, y.View, 0, maxRank);
+                    }
+                }
+                var times = new List<double>();
+                int repeats = device.IsCuda ? 50 : 3;
+                for (int i = 0; i < repeats + 3; i++)
+                {
+                    stream.Synchronize();
+                    var clock = Stopwatch.StartNew();
+                    Launch();
+                    stream.Synchronize();
+                    if (i >= 3)
+                        times.Add(clock.Elapsed.TotalSeconds);
+                }
+                double seconds = BandwidthProbe.Median(times);
+                double weights = 0;
+                for (int r = 0; r < requests; r++)
+                {
+                    int rank = ranks[r % ranks.Length];
+                    for (int g = 0; g < group.Count; g++)
+                        weights += 2.0 * rank * (group.InFeatures + group.OutFeatures(g));
+                }
+                double bytes = weights + 2.0 * tokens * group.InFeatures + 8.0 * tokens * group.OutWidth;
+                double gbs = bytes / seconds / 1e9;
+                results.Add(new LoraKernelResult(kernel, name, requests, tokensPerRequest, requests, string.Join("/", ranks),
+                    seconds * 1e6, bytes, gbs, bytes / seconds / bandwidth));
+                log($"{kernel} [{name}] {requests} requests x {tokensPerRequest} tokens: {seconds * 1e6:F1} us, {gbs:F0} GB/s ({100 * bytes / seconds / bandwidth:F0}% of {bandwidth / 1e9:F0} GB/s)");
+            }
+        }
+        return results;
+    }
+}

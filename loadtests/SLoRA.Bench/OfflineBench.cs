@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using SLoRA.Engine.Adapters;
+using SLoRA.Engine.Generation;
+using SLoRA.Engine.Model;
+using SLoRA.Engine.Serving;
+
+namespace SLoRA.Bench;
+
+/// <summary>One row of the offline throughput benchmark.</summary>
+public sealed record OfflineResult(string Mode, int Batch, int InputLength, int OutputLength, double Seconds,
+    double OutputTokensPerSecond, long DecodeSteps, double DecodeStepMilliseconds, double RooflineStepMilliseconds, double RooflineFraction);
+
+/// <summary>
+/// Offline throughput (S-LoRA's and vLLM's "all requests at t = 0"): a batch of requests, each
+/// with its own adapter (or all on the base model), input and output lengths fixed, output
+/// tokens per second; and for the decode steps, the memory-bandwidth roofline: the bytes a step
+/// must read (weights, the KV of every sequence, the A and B of every adapter in the batch) over
+/// the measured bandwidth, against the measured step time.
+/// </summary>
+public static class OfflineBench
+{
+    public static async Task<IReadOnlyList<OfflineResult>> RunAsync(LlmEngine engine, int[] batches, int inputLength, int outputLength,
+        int rank, string[] targets, double bandwidth, Action<string> log)
+    {
+        var config = engine.Config;
+        int adapters = batches.Max();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < adapters; i++)
+        {
+            await engine.RegisterAdapterAsync(LoraAdapter.Synthetic(config, $"bench-{i}", rank, targets, seed: 1000 + i));
+            if ((i + 1) % 32 == 0 || i + 1 == adapters)
+                log($"offline: registered {i + 1}/{adapters} adapters ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        double adapterBytes = 2.0 * config.NumLayers * rank * targets.Sum(t =>
+        {
+            var s = WeightNames.ProjectionShape(config, t);
+            return (double)(s[0] + s[1]);
+        });
+        double weightBytes = 2.0 * (WeightNames.Expected(config).Sum(e => (double)e.Shape.Aggregate(1L, (a, b) => a * b))
+            - (config.TieWordEmbeddings ? 0 : (double)config.VocabSize * config.HiddenSize)); // the embedding is gathered, not read whole
+        double pageBytes = 2.0 * 2 * config.NumLayers * config.KvDim;
+
+        var random = new Random(7);
+        var results = new List<OfflineResult>();
+        // Warm-up: compiles the kernels and touches every code path once.
+        await RunBatch(engine, 2, 16, 4, null, random);
+        foreach (int batch in batches)
+        {
+            foreach (var mode in new[] { "lora", "base" })
+            {
+                var before = engine.GetStats();
+                var watch = Stopwatch.StartNew();
+                await RunBatch(engine, batch, inputLength, outputLength, mode == "lora" ? "bench-" : null, random);
+                double seconds = watch.Elapsed.TotalSeconds;
+                var after = engine.GetStats();
+                long steps = after.DecodeSteps - before.DecodeSteps;
+                double stepSeconds = (after.DecodeSeconds - before.DecodeSeconds) / Math.Max(1, steps);
+                double contextPerStep = (after.DecodeContextTokens - before.DecodeContextTokens) / (double)Math.Max(1, steps);
+                double bytes = weightBytes + contextPerStep * pageBytes + (mode == "lora" ? batch * adapterBytes : 0);
+                double roofline = bytes / bandwidth;
+                var r = new OfflineResult(mode, batch, inputLength, outputLength, seconds, batch * (double)outputLength / seconds,
+                    steps, stepSeconds * 1e3, roofline * 1e3, roofline / stepSeconds);
+                results.Add(r);
+                log($"offline {mode,-4} batch {batch,3}: {r.OutputTokensPerSecond,8:F0} tok/s, decode step {r.DecodeStepMilliseconds:F2} ms, roofline {r.RooflineStepMilliseconds:F2} ms ({100 * r.RooflineFraction:F0}%)");
+            }
+        }
+        return results;
+    }
+
+    private static async Task RunBatch(LlmEngine engine, int batch, int inputLength, int outputLength, string? adapterPrefix, Random random)
+    {
+        var sampling = SamplingParams.Greedy(outputLength) with { IgnoreEos = true };
+        var runs = new List<Task>();
+        for (int i = 0; i < batch; i++)
+        {
+            var prompt = Enumerable.Range(0, inputLength).Select(_ => random.Next(3, engine.Config.VocabSize)).ToArray();
+            var request = new GenerationRequest { PromptTokens = prompt, AdapterId = adapterPrefix is null ? null : adapterPrefix + i, Sampling = sampling };
+            runs.Add(Drain(engine.Generate(request)));
+        }
+        await Task.WhenAll(runs);
+    }
+
+    private static async Task Drain(IAsyncEnumerable<TokenChunk> stream)
+    {
+        await foreach (var _ in stream)
+        {
+        }
+    }
+}
