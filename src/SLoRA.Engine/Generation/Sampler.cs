@@ -45,7 +45,9 @@ public sealed class Sampler
             probs[i] = logits[i];
         }
         // Sort candidates by logit, descending; ties by index so the result is reproducible.
-        order.Sort((a, b) => probs[a] != probs[b] ? probs[b].CompareTo(probs[a]) : a.CompareTo(b));
+        // The comparison reads the array: a lambda cannot capture a span (CS8175).
+        float[] values = _probs;
+        order.Sort((a, b) => values[a] != values[b] ? values[b].CompareTo(values[a]) : a.CompareTo(b));
         int keep = p.TopK > 0 ? Math.Min(p.TopK, v) : v;
 
         float max = probs[order[0]];
