@@ -1,0 +1,2 @@
+// slora-loadtest: the replay and trace commands come with the CLI.
+return 0;
