@@ -1,2 +1,4 @@
-// slora-loadtest: the replay and trace commands come with the CLI.
-return 0;
+using SLoRA.LoadTests.Cli;
+
+// slora-loadtest replay|trace [options]: S-LoRA's synthetic workload against the engine. See Usage.Text.
+return await LoadTestCommand.RunAsync(args, Console.Out, Console.Error);
