@@ -1,5 +1,6 @@
 using ILGPU.Runtime;
 using SLoRA.Engine.Kernels;
+using SLoRA.Engine.Runtime;
 using static SLoRA.Engine.Tests.Kernels.KernelTestData;
 
 namespace SLoRA.Engine.Tests.Kernels;
@@ -144,6 +145,18 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
         }
         Assert.True(tokens[rows] == untouchedToken, $"{context}: the spare token must not be written, holds {tokens[rows]}");
         AssertUntouched(logprobs[rows], () => $"{context}: spare log-probability");
+    }
+
+    [Fact]
+    public void Tuned_kernels_launch_on_the_engines_cpu_device()
+    {
+        // The device the runner gets for KernelVariant.Tuned on the CPU (the tests above use
+        // their own, see WarpDevices): one launch of the tuned RMSNorm must run and be right.
+        using var device = ComputeDevice.Create(AcceleratorPreference.Cpu, cpuWarpSize: 4);
+        int seed = FreshSeed();
+        var testCase = new RmsNormTestCase(new Random(seed), sourceRows: 3, rowMap: [2, 0], hidden: 10);
+        var actual = testCase.Run(device.Accelerator, new TunedKernels(device.Accelerator).RmsNorm);
+        testCase.Verify(actual, $"tuned on ComputeDevice, warp 4, seed {seed}");
     }
 
     private void CheckAttention(int numHeads, int numKvHeads, int headDim, int warpSize, AttentionSeq[] seqs)
