@@ -22,17 +22,26 @@ public sealed record LogitParityResult(string Model, double MaxAbsDiff, double T
 /// </summary>
 public static class LogitParity
 {
-    public static LogitParityResult Run(string model, AcceleratorPreference accelerator)
+    /// <summary>The runner sizes the reference prompts need.</summary>
+    public static ModelRunnerOptions RunnerOptions => new() { MaxBatchTokens = 128, MaxLogitRows = 128, NumPages = 256 };
+
+    /// <param name="model">Fixture model.</param>
+    /// <param name="accelerator">Accelerator to run on.</param>
+    /// <param name="runnerOptions">Runner options (the kernel variant, say); <see cref="RunnerOptions"/> when null.</param>
+    /// <param name="cpuWarpSize">Threads per warp of the CPU accelerator.</param>
+    /// <param name="maxPrompts">Compare the first reference prompts only (slow kernel variants on the CPU).</param>
+    public static LogitParityResult Run(string model, AcceleratorPreference accelerator,
+        ModelRunnerOptions? runnerOptions = null, int cpuWarpSize = 2, int maxPrompts = int.MaxValue)
     {
         var reference = Fixtures.LoadReference(model);
         var config = LlamaConfig.Load(Path.Combine(Fixtures.Model(model), "config.json"));
         var weights = ModelWeights.Load(Fixtures.Model(model), config);
-        using var device = ComputeDevice.Create(accelerator);
-        using var runner = new ModelRunner(device, weights, new ModelRunnerOptions { MaxBatchTokens = 128, MaxLogitRows = 128, NumPages = 256 });
+        using var device = ComputeDevice.Create(accelerator, cpuWarpSize: cpuWarpSize);
+        using var runner = new ModelRunner(device, weights, runnerOptions ?? RunnerOptions);
         var batch = new ForwardBatch();
         double worst = 0;
         int compared = 0;
-        foreach (var row in reference.Base)
+        foreach (var row in reference.Base.Take(maxPrompts))
         {
             var all = row.Prompt.Concat(row.Greedy).ToArray();
             var pages = new int[all.Length];

@@ -5,6 +5,10 @@ namespace SLoRA.Engine.Tests.Kernels;
 /// <summary>Random inputs, poisoned outputs and tolerance checks shared by the kernel tests.</summary>
 internal static class KernelTestData
 {
+    /// <summary>A new seed on every run, or the one in SLORA_TEST_SEED to replay a failure (tests name their seed in every message).</summary>
+    public static int FreshSeed() =>
+        int.TryParse(Environment.GetEnvironmentVariable("SLORA_TEST_SEED"), out int seed) ? seed : Random.Shared.Next();
+
     /// <summary>Uniform values in ±[0.05, 1) × <paramref name="scale"/>: random signs, never zero.</summary>
     public static float[] Floats(Random rng, long count, float scale = 1f)
     {
