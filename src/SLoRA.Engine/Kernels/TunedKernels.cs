@@ -37,8 +37,13 @@ internal sealed class TunedKernels
     /// <summary>Whether the attention kernel can hold this head dimension.</summary>
     public bool SupportsHeadDim(int headDim) => headDim % _acc.WarpSize == 0 && headDim / _acc.WarpSize <= MaxDimsPerLane;
 
-    private KernelConfig Warps(int items) =>
-        new((items + WarpsPerGroup - 1) / WarpsPerGroup, WarpsPerGroup * _acc.WarpSize);
+    private KernelConfig Warps(int items)
+    {
+        // A group of several warps on a GPU; as many as the device allows elsewhere (ILGPU's CPU
+        // device may allow one). The kernels find their item from the group's own warp count.
+        int warps = Math.Max(1, Math.Min(WarpsPerGroup, _acc.MaxNumThreadsPerGroup / _acc.WarpSize));
+        return new((items + warps - 1) / warps, warps * _acc.WarpSize);
+    }
 
     private static int WarpItem() => Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
 
