@@ -49,6 +49,7 @@ public static class OfflineBench
             foreach (var mode in new[] { "lora", "base" })
             {
                 var before = engine.GetStats();
+                var profileBefore = engine.GetProfile();
                 var watch = Stopwatch.StartNew();
                 await RunBatch(engine, batch, inputLength, outputLength, mode == "lora" ? "bench-" : null, random);
                 double seconds = watch.Elapsed.TotalSeconds;
@@ -61,6 +62,14 @@ public static class OfflineBench
                 var r = new OfflineResult(mode, batch, inputLength, outputLength, seconds, batch * (double)outputLength / seconds,
                     steps, stepSeconds * 1e3, roofline * 1e3, roofline / stepSeconds);
                 results.Add(r);
+                var profile = engine.GetProfile();
+                if (profile.Count > 0)
+                {
+                    long allSteps = Math.Max(1, after.Steps - before.Steps);
+                    log("  profile (ms per step, all steps): " + string.Join(", ", profile
+                        .Select(kv => (kv.Key, Ms: 1e3 * (kv.Value - profileBefore.GetValueOrDefault(kv.Key)) / allSteps))
+                        .OrderByDescending(p => p.Ms).Select(p => $"{p.Key} {p.Ms:F2}")));
+                }
                 log($"offline {mode,-4} batch {batch,3}: {r.OutputTokensPerSecond,8:F0} tok/s, decode step {r.DecodeStepMilliseconds:F2} ms, roofline {r.RooflineStepMilliseconds:F2} ms ({100 * r.RooflineFraction:F0}%)");
             }
         }

@@ -18,6 +18,8 @@ bool tiny = Get("model", "llama7b") == "tiny";
 var config = tiny
     ? new LlamaConfig { HiddenSize = 128, IntermediateSize = 256, NumLayers = 2, NumHeads = 4, NumKvHeads = 4, HeadDim = 32, VocabSize = 512, MaxPositionEmbeddings = 512, EosTokenIds = [2] }
     : LlamaConfig.Llama7B;
+if (opts.TryGetValue("layers", out var layers))
+    config = config with { NumLayers = int.Parse(layers) };
 int[] batches = Get("batches", tiny ? "1,4" : "1,8,32,64,128,256").Split(',').Select(int.Parse).ToArray();
 int input = int.Parse(Get("input", tiny ? "16" : "256")), output = int.Parse(Get("output", tiny ? "8" : "128"));
 string outDir = Get("out", "bench-out");
@@ -32,6 +34,8 @@ using (var device = ComputeDevice.Create(accelerator))
     Log($"device {device.Description}: copy bandwidth {bandwidth / 1e9:F0} GB/s (read + write)");
     report["device"] = device.Description;
     report["bandwidth_bytes_per_second"] = bandwidth;
+    if (Get("gemm", "false") == "true" && device.Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda)
+        report["gemm"] = GemmBench.Run(cuda, Log);
     if (Get("skip-kernels", "false") != "true")
         report["lora_kernels"] = LoraKernelBench.Run(device, config, requests: tiny ? 8 : 64, ranks: [8, 16, 32, 64], prefillTokens: tiny ? 4 : 16, bandwidth, Log);
 }
@@ -43,7 +47,7 @@ if (Get("skip-offline", "false") != "true")
     {
         Accelerator = accelerator,
         MaxWaitingRequests = 4096,
-        Runner = new ModelRunnerOptions { MaxBatchTokens = tiny ? 256 : 8192, MaxLogitRows = batches.Max(), MaxLoraRank = 16, MaxResidentAdapters = batches.Max() + 8, NumPages = tiny ? 4096 : 0 },
+        Runner = new ModelRunnerOptions { Profile = Get("profile", "false") == "true", MaxBatchTokens = tiny ? 256 : 8192, MaxLogitRows = batches.Max(), MaxLoraRank = 16, MaxResidentAdapters = batches.Max() + 8, NumPages = tiny ? 4096 : 0 },
         Scheduler = new() { MaxBatchTokens = tiny ? 256 : 8192, MaxBatchSequences = batches.Max() },
     };
     Log($"offline: making synthetic {(tiny ? "tiny" : "Llama-7B")} weights and starting the engine");

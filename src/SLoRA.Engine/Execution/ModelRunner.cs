@@ -161,6 +161,7 @@ public sealed class ModelRunner : IDisposable
             _argTokens.SubView(0, rows).CopyToCPU(_stream, tokens[..rows]);
             _argLogprobs.SubView(0, rows).CopyToCPU(_stream, logprobs[..rows]);
             _stream.Synchronize();
+            Mark("argmax");
             return;
         }
         if (_hostLogits.Length < rows * vocab)
@@ -177,6 +178,29 @@ public sealed class ModelRunner : IDisposable
     }
 
     private float[] _hostLogits = [];
+    private readonly Dictionary<string, double> _profile = [];
+    private readonly System.Diagnostics.Stopwatch _profileClock = new();
+
+    /// <summary>
+    /// With <see cref="ModelRunnerOptions.Profile"/>: seconds spent per phase of the forward pass
+    /// so far (the stream is synchronized after each phase, which itself slows the step).
+    /// </summary>
+    public IReadOnlyDictionary<string, double> ProfileSnapshot()
+    {
+        lock (_profile)
+            return new Dictionary<string, double>(_profile);
+    }
+
+    private void Mark(string phase)
+    {
+        if (!_options.Profile)
+            return;
+        _stream.Synchronize();
+        double t = _profileClock.Elapsed.TotalSeconds;
+        lock (_profile)
+            _profile[phase] = _profile.GetValueOrDefault(phase) + t;
+        _profileClock.Restart();
+    }
 
     /// <summary>Runs the layers and, if the batch has logit rows, the lm_head into the device logits. False when there was nothing to run.</summary>
     private bool Compute(ForwardBatch batch)
@@ -195,7 +219,10 @@ public sealed class ModelRunner : IDisposable
             throw new ArgumentException($"A batch adapter has rank {batch.MaxLoraRank}; the runner was sized for {_options.MaxLoraRank}.", nameof(batch));
 
         _device.Bind();
+        if (_options.Profile)
+            _profileClock.Restart();
         Upload(batch);
+        Mark("upload");
         var s = _stream;
         int h = c.HiddenSize;
         var attnArgs = new AttentionArgs(_qkv, _pool.View, _pageLists.View, _pageListStart, _seqOfToken, _positions, _attnOut);
@@ -206,25 +233,39 @@ public sealed class ModelRunner : IDisposable
             Adapters.WaitForCopies();
 
         _embed.Launch(s, n, _tokens, _weights.Embedding, _residual, h);
+        Mark("embedding");
         for (int l = 0; l < c.NumLayers; l++)
         {
             var w = _weights.Layers[l];
             Norm(n, _identityRows, w.InputNorm);
+            Mark("rmsnorm");
             _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
+            Mark("gemm qkv");
             Lora(n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, rank);
+            Mark("lora qkv");
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
+            Mark("rope + kv write");
             if (_tunedAttention)
                 _tuned!.Attention(s, n, attnArgs, _shape, l);
             else
                 _attention.Launch(s, n, attnArgs, _shape, l);
+            Mark("attention");
             _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
+            Mark("gemm o");
             Lora(n, loraArgs, layout, _oGroup, _attnOut, _residual, l, rank);
+            Mark("lora o");
             Norm(n, _identityRows, w.PostAttentionNorm);
+            Mark("rmsnorm");
             _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
+            Mark("gemm gate_up");
             Lora(n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, rank);
+            Mark("lora gate_up");
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
+            Mark("swiglu");
             _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
+            Mark("gemm down");
             Lora(n, loraArgs, layout, _downGroup, _act, _residual, l, rank);
+            Mark("lora down");
         }
 
         int rows = batch.NumLogitRows;
@@ -235,6 +276,7 @@ public sealed class ModelRunner : IDisposable
         }
         Norm(rows, _logitRows, _weights.FinalNorm);
         _gemm.Run(s, _normed, rows, _weights.LmHead, _logits, accumulate: false);
+        Mark("lm_head");
         return true;
     }
 

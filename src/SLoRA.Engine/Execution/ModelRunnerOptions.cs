@@ -35,6 +35,9 @@ public sealed record ModelRunnerOptions
     /// <summary>Kernel family; Auto picks by accelerator.</summary>
     public KernelVariant Kernels { get; init; } = KernelVariant.Auto;
 
+    /// <summary>Time each phase of the forward pass (synchronizing after each; for benchmarks, not serving).</summary>
+    public bool Profile { get; init; }
+
     /// <summary>Throws when a size is out of range.</summary>
     public void Validate()
     {

@@ -17,8 +17,10 @@ public sealed class CublasGemm : IGemm
     private const string Library = "cublas";
     private const int OpN = 0, OpT = 1;
     private const int CudaR16F = 2, CudaR32F = 0;
-    private const int ComputeType32F = 68;
-    private const int GemmDefault = -1;
+    /// <summary>CUBLAS_COMPUTE_32F.</summary>
+    public const int ComputeType32F = 68;
+    /// <summary>CUBLAS_GEMM_DEFAULT.</summary>
+    public const int GemmDefault = -1;
 
     private static readonly string[] Candidates =
     [
@@ -27,12 +29,20 @@ public sealed class CublasGemm : IGemm
     ];
 
     private readonly IntPtr _handle;
+    private readonly int _computeType;
+    private readonly int _algorithm;
 
     static CublasGemm() => NativeLibrary.SetDllImportResolver(typeof(CublasGemm).Assembly, Resolve);
 
-    /// <summary>Creates a cuBLAS handle; call on the thread that owns the (bound) accelerator.</summary>
-    public CublasGemm(CudaAccelerator accelerator)
+    /// <summary>
+    /// Creates a cuBLAS handle; call on the thread that owns the (bound) accelerator.
+    /// <paramref name="computeType"/> and <paramref name="algorithm"/> are cuBLAS's own codes
+    /// (benchmarks compare them; the defaults are fp32 compute and cuBLAS's heuristic).
+    /// </summary>
+    public CublasGemm(CudaAccelerator accelerator, int computeType = ComputeType32F, int algorithm = GemmDefault)
     {
+        _computeType = computeType;
+        _algorithm = algorithm;
         accelerator.Bind();
         Check(cublasCreate_v2(out _handle), "cublasCreate");
     }
@@ -53,7 +63,7 @@ public sealed class CublasGemm : IGemm
             ref alpha, weight.View.LoadEffectiveAddressAsPtr(), CudaR16F, weight.K,
             x.LoadEffectiveAddressAsPtr(), CudaR16F, weight.K,
             ref beta, y.LoadEffectiveAddressAsPtr(), CudaR32F, weight.N,
-            ComputeType32F, GemmDefault), "cublasGemmEx");
+            _computeType, _algorithm), "cublasGemmEx");
     }
 
     /// <inheritdoc />

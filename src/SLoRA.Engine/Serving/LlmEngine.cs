@@ -142,6 +142,9 @@ public sealed class LlmEngine : IAsyncDisposable
         return done.Task;
     }
 
+    /// <summary>Seconds per forward-pass phase, when the runner was built with profiling on.</summary>
+    public IReadOnlyDictionary<string, double> GetProfile() => _runner?.ProfileSnapshot() ?? new Dictionary<string, double>();
+
     /// <summary>A snapshot of queue depths, page use and counters.</summary>
     public EngineStats GetStats() => Volatile.Read(ref _stats);
 
