@@ -26,13 +26,14 @@ public sealed record LoraParityResult(string Model, int Requests, int Mismatches
 /// </summary>
 public static class LoraParity
 {
-    public static async Task<LoraParityResult> RunAsync(string model, AcceleratorPreference accelerator)
+    public static async Task<LoraParityResult> RunAsync(string model, AcceleratorPreference accelerator,
+        SLoRA.Engine.Execution.KernelVariant kernels = SLoRA.Engine.Execution.KernelVariant.Auto, int maxPrompts = int.MaxValue)
     {
         var reference = Fixtures.LoadReference(model);
         var options = new EngineOptions
         {
             Accelerator = accelerator,
-            Runner = new() { MaxBatchTokens = 512, MaxLogitRows = 64, NumPages = 4096, MaxLoraRank = 16 },
+            Runner = new() { MaxBatchTokens = 512, MaxLogitRows = 64, NumPages = 4096, MaxLoraRank = 16, Kernels = kernels },
             Scheduler = new() { MaxBatchTokens = 512, MaxBatchSequences = 64 },
         };
         await using var engine = await LlmEngine.StartAsync(ModelSource.Folder(Fixtures.Model(model)), options);
@@ -42,7 +43,7 @@ public static class LoraParity
         var sampling = SamplingParams.Greedy(reference.NewTokens) with { IgnoreEos = true };
         var jobs = new List<(string Adapter, int[] Expected, Task<int[]> Run)>();
         int maxAdapters = 0;
-        for (int p = 0; p < reference.Base.Length; p++)
+        for (int p = 0; p < Math.Min(maxPrompts, reference.Base.Length); p++)
         {
             var prompt = reference.Base[p].Prompt;
             jobs.Add(("base", reference.Base[p].Greedy, Collect(engine.Generate(new GenerationRequest { PromptTokens = prompt, Sampling = sampling }))));

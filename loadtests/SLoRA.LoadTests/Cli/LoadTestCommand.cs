@@ -39,24 +39,6 @@ public static class LoadTestCommand
         lengths that cannot fit the model's context or the page pool are clamped, and the report says so.
         """;
 
-    /// <summary>
-    /// Registers the workload's adapters with the engine: synthetic weights of each adapter's
-    /// rank on q, k, v and o (S-LoRA's benchmark targets), with progress.
-    /// </summary>
-    private static async Task RegisterAdaptersAsync(LlmEngine engine, WorkloadSpec spec, TextWriter stderr)
-    {
-        var adapters = WorkloadGenerator.Adapters(spec);
-        string[] targets = ["q_proj", "k_proj", "v_proj", "o_proj"];
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < adapters.Count; i++)
-        {
-            var a = adapters[i];
-            await engine.RegisterAdapterAsync(SLoRA.Engine.Adapters.LoraAdapter.Synthetic(engine.Config, a.Id, a.Rank, targets, seed: a.Index)).ConfigureAwait(false);
-            if ((i + 1) % 100 == 0 || i + 1 == adapters.Count)
-                stderr.WriteLine($"[adapters] registered {i + 1}/{adapters.Count} ({clock.Elapsed.TotalSeconds:F0} s)");
-        }
-    }
-
     private static readonly HashSet<string> WorkloadKeys = ["setting", "adapters", "alpha", "rate", "cv", "duration", "requests", "input", "output", "seed", "out"];
     private static readonly HashSet<string> ReplayKeys = [.. WorkloadKeys, "model", "accelerator", "time-scale", "slo", "pages", "max-waiting", "model-seed"];
     private static readonly HashSet<string> TraceKeys = [.. WorkloadKeys, "vocab"];
@@ -133,12 +115,13 @@ public static class LoadTestCommand
             .ConfigureAwait(false);
         var target = new EngineTarget(engine, model.Name);
         await target.WarmUpAsync().ConfigureAwait(false);
-        await RegisterAdaptersAsync(engine, spec, stderr).ConfigureAwait(false);
+        await EngineTarget.RegisterAdaptersAsync(engine, spec, stderr.WriteLine).ConfigureAwait(false);
         stderr.WriteLine($"[ready] {target.Description}");
 
         // Every request must fit the context and, alone, the KV pool (the engine refuses it otherwise).
         var notes = new List<string>();
-        int limit = Math.Min(engine.Config.MaxPositionEmbeddings, target.Snapshot().PagesTotal);
+        int adapterPages = WorkloadGenerator.Adapters(spec).Select(a => engine.AdapterPages(a.Id)).DefaultIfEmpty(0).Max();
+        int limit = Math.Min(engine.Config.MaxPositionEmbeddings, target.Snapshot().PagesTotal - adapterPages);
         spec = spec.FitTo(limit, out var note);
         if (note is not null)
         {

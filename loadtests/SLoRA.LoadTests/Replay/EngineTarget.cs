@@ -75,4 +75,22 @@ public sealed class EngineTarget(LlmEngine engine, string modelName) : ITraceTar
         while (engine.GetStats() is { PagesTotal: 0 } or { Running: > 0 } && DateTime.UtcNow < deadline)
             await Task.Delay(5, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Registers the workload's adapters with the engine: synthetic weights of each adapter's
+    /// rank on q, k, v and o (S-LoRA's benchmark targets), with progress every 100.
+    /// </summary>
+    public static async Task RegisterAdaptersAsync(LlmEngine engine, WorkloadSpec spec, Action<string> progress)
+    {
+        var adapters = WorkloadGenerator.Adapters(spec);
+        string[] targets = ["q_proj", "k_proj", "v_proj", "o_proj"];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < adapters.Count; i++)
+        {
+            var a = adapters[i];
+            await engine.RegisterAdapterAsync(SLoRA.Engine.Adapters.LoraAdapter.Synthetic(engine.Config, a.Id, a.Rank, targets, seed: a.Index)).ConfigureAwait(false);
+            if ((i + 1) % 100 == 0 || i + 1 == adapters.Count)
+                progress($"[adapters] registered {i + 1}/{adapters.Count} ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+    }
 }

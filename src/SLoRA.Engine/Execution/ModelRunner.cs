@@ -35,7 +35,10 @@ public sealed class ModelRunner : IDisposable
     private readonly SwiGluKernel _swiGlu;
     private readonly LoraKernels _lora;
     private readonly TunedKernels? _tuned;
+    private readonly FlashDecodeKernels? _flash;
     private readonly bool _tunedAttention;
+    private readonly FlashScratch _flashScratch;
+    private const int MaxSplits = 64;
     private readonly ArrayView<int> _argTokens;
     private readonly ArrayView<float> _argLogprobs;
     private readonly LoraGroup _qkvGroup, _oGroup, _gateUpGroup, _downGroup;
@@ -76,7 +79,11 @@ public sealed class ModelRunner : IDisposable
         if (tuned)
         {
             _tuned = new TunedKernels(_acc);
-            _tunedAttention = _tuned.SupportsHeadDim(c.HeadDim);
+            var flash = new FlashDecodeKernels(_acc);
+            if (flash.Supports(new AttentionShape(c.NumHeads, c.NumKvHeads, c.HeadDim, c.NumLayers)))
+                _flash = flash;
+            else
+                _tunedAttention = _tuned.SupportsHeadDim(c.HeadDim);
         }
         _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
         _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
@@ -92,6 +99,13 @@ public sealed class ModelRunner : IDisposable
         _pageListStart = Alloc<int>(t);
         _loraSlots = Alloc<int>(t);
         _shrunk = Alloc<float>((long)t * 3 * _options.MaxLoraRank);
+        if (_flash is not null)
+        {
+            // Splits are chosen so that (tokens × heads × splits) is about what fills the GPU, so
+            // it never exceeds tokens × heads + SMs × 16 (see FlashDecodeKernels.Splits).
+            long states = (long)t * c.NumHeads + (long)_acc.NumMultiprocessors * 16;
+            _flashScratch = new FlashScratch(Alloc<float>(states * c.HeadDim), Alloc<float>(states), Alloc<float>(states));
+        }
         _argTokens = Alloc<int>(_options.MaxLogitRows);
         _argLogprobs = Alloc<float>(_options.MaxLogitRows);
         _identityRows = Alloc<int>(t);
@@ -245,7 +259,9 @@ public sealed class ModelRunner : IDisposable
             Mark("lora qkv");
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             Mark("rope + kv write");
-            if (_tunedAttention)
+            if (_flash is not null)
+                _flash.Launch(s, n, batch.MaxSequenceLength, attnArgs, _flashScratch, MaxSplits, _shape, l);
+            else if (_tunedAttention)
                 _tuned!.Attention(s, n, attnArgs, _shape, l);
             else
                 _attention.Launch(s, n, attnArgs, _shape, l);

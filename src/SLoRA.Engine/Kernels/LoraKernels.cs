@@ -19,8 +19,11 @@ internal readonly struct LoraModuleEntry(int rank, int aStart, int bStart, float
 }
 
 /// <summary>The shape facts the LoRA kernels need about the pool and the adapter tables.</summary>
-internal readonly struct LoraLayout(int numLayers, int sliceElements, int modulesPerLayer, int maxPagesPerAdapter)
+internal readonly struct LoraLayout(int numLayers, int sliceElements, int modulesPerLayer, int maxPagesPerAdapter, bool alignedStarts = false)
 {
+    /// <summary>1 when every matrix starts on a multiple of 8 elements (as <c>PackedAdapter</c> lays them out), so 16-byte loads may be used (an int: kernel structs must be blittable).</summary>
+    public readonly int AlignedStarts = alignedStarts ? 1 : 0;
+
     public readonly int NumLayers = numLayers;
     /// <summary>Elements one page gives each layer (2 × KV row width: the layer's K and V rows).</summary>
     public readonly int SliceElements = sliceElements;
@@ -147,9 +150,26 @@ internal sealed class LoraKernels(Accelerator accelerator)
             return;
         int outFeatures = group.OutFeatures(g);
         long shrunk = ((long)m * group.Count + g) * maxRank;
+        // Walk Bᵀ's column o down the rank rows through the pages: a division only when a row
+        // lands on a later page, not per element.
+        int slice = layout.SliceElements;
+        long pageListBase = (long)slot * layout.MaxPagesPerAdapter;
+        long element = (long)e.BStart + o;
+        long pageIndex = element / slice;
+        long pageStart = pageIndex * slice;
+        long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
         float sum = 0f;
         for (int j = 0; j < e.Rank; j++)
-            sum += a.Shrunk[shrunk + j] * (float)a.Pool[layout.Address(a.PageLists, slot, layer, (long)e.BStart + (long)j * outFeatures + o)];
+        {
+            if (element >= pageStart + slice)
+            {
+                pageIndex = element / slice;
+                pageStart = pageIndex * slice;
+                pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+            }
+            sum += a.Shrunk[shrunk + j] * (float)a.Pool[pageBase + (element - pageStart)];
+            element += outFeatures;
+        }
         y[(long)m * group.OutputStride + col] += e.Scaling * sum;
     }
 }

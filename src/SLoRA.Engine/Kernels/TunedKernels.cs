@@ -22,7 +22,7 @@ internal sealed class TunedKernels
     private readonly Accelerator _acc;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int> _norm;
     private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, AttentionShape, int, float, int> _attention;
-    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int> _shrink;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int> _shrink;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int> _argMax;
 
     public TunedKernels(Accelerator accelerator)
@@ -30,7 +30,7 @@ internal sealed class TunedKernels
         _acc = accelerator;
         _norm = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int>(RmsNorm);
         _attention = accelerator.LoadKernel<AttentionArgs, AttentionShape, int, float, int>(Attention);
-        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>(LoraShrink);
+        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int>(LoraShrink);
         _argMax = accelerator.LoadKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int>(ArgMax);
     }
 
@@ -51,8 +51,11 @@ internal sealed class TunedKernels
     public void RmsNorm(AcceleratorStream stream, int numRows, ArrayView<float> x, ArrayView<int> rows,
         ArrayView<Half> weight, ArrayView<Half> y, int hidden, float eps)
     {
+        // One group of up to 8 warps per row: at small batches a warp per row would leave the
+        // GPU idle and walk the row serially.
+        int warps = Math.Max(1, Math.Min(8, _acc.MaxNumThreadsPerGroup / _acc.WarpSize));
         if (numRows > 0)
-            _norm(stream, Warps(numRows), x, rows, weight, y, hidden, eps, numRows);
+            _norm(stream, new KernelConfig(numRows, warps * _acc.WarpSize), x, rows, weight, y, hidden, eps, numRows);
     }
 
     /// <summary>Same contract as <see cref="AttentionKernel.Launch"/>.</summary>
@@ -68,8 +71,11 @@ internal sealed class TunedKernels
         ArrayView<Half> x, int layer, int maxRank)
     {
         int items = numTokens * group.Count * maxRank;
+        // 16-byte loads need 8-aligned rows: the input width and the slices are multiples of 8,
+        // and PackedAdapter starts every matrix on a multiple of 8 (layout.AlignedStarts).
+        int vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
         if (items > 0)
-            _shrink(stream, Warps(items), args, layout, group, x, layer, maxRank, items);
+            _shrink(stream, Warps(items), args, layout, group, x, layer, maxRank, items, vectorized);
     }
 
     /// <summary>Per row of logits: the argmax token and its log-probability.</summary>
@@ -82,19 +88,25 @@ internal sealed class TunedKernels
     internal static void RmsNorm(ArrayView<float> x, ArrayView<int> rows, ArrayView<Half> weight, ArrayView<Half> y,
         int hidden, float eps, int numRows)
     {
-        int r = WarpItem();
-        if (r >= numRows)
-            return;
+        int r = Grid.IdxX;
         long src = (long)rows[r] * hidden;
         long dst = (long)r * hidden;
         float sum = 0f;
-        for (int d = Warp.LaneIdx; d < hidden; d += Warp.WarpSize)
+        for (int d = Group.IdxX; d < hidden; d += Group.DimX)
         {
             float v = x[src + d];
             sum += v * v;
         }
-        float inv = 1f / MathF.Sqrt(WarpMath.AllSum(sum) / hidden + eps);
-        for (int d = Warp.LaneIdx; d < hidden; d += Warp.WarpSize)
+        sum = WarpMath.AllSum(sum);
+        var partial = SharedMemory.Allocate<float>(32);
+        if (Warp.LaneIdx == 0)
+            partial[Warp.WarpIdx] = sum;
+        Group.Barrier();
+        float total = 0f;
+        for (int w = 0; w < Group.DimX / Warp.WarpSize; w++)
+            total += partial[w];
+        float inv = 1f / MathF.Sqrt(total / hidden + eps);
+        for (int d = Group.IdxX; d < hidden; d += Group.DimX)
             y[dst + d] = (Half)(x[src + d] * inv * (float)weight[d]);
     }
 
@@ -148,7 +160,7 @@ internal sealed class TunedKernels
             a.Output[outRow + lane + k * ws] = (Half)(acc[k] * inv);
     }
 
-    internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int maxRank, int numItems)
+    internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int maxRank, int numItems, int vectorized)
     {
         int i = WarpItem();
         if (i >= numItems)
@@ -168,23 +180,47 @@ internal sealed class TunedKernels
         long xRow = (long)m * n;
         int slice = layout.SliceElements;
         long pageListBase = (long)slot * layout.MaxPagesPerAdapter;
-
-        // Walk the row through its pages: one division per page boundary, not per element.
-        long element = row + Warp.LaneIdx;
-        long pageIndex = element / slice;
-        long pageStart = pageIndex * slice;
-        long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
         float sum = 0f;
-        for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
+        if (vectorized == 1)
         {
-            while (element >= pageStart + slice)
+            // Eight elements per lane per load (16 bytes); 8-aligned rows never straddle a page
+            // inside a chunk, because slices are multiples of 8 too.
+            var pool8 = a.Pool.Cast<Half8>();
+            var x8 = x.Cast<Half8>();
+            long element = row + 8 * Warp.LaneIdx;
+            long pageIndex = element / slice;
+            long pageStart = pageIndex * slice;
+            long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+            for (int k = 8 * Warp.LaneIdx; k < n; k += 8 * Warp.WarpSize)
             {
-                pageIndex++;
-                pageStart += slice;
-                pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+                if (element >= pageStart + slice)
+                {
+                    pageIndex = element / slice;
+                    pageStart = pageIndex * slice;
+                    pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+                }
+                sum += pool8[(pageBase + (element - pageStart)) / 8].Dot(x8[(xRow + k) / 8]);
+                element += 8 * Warp.WarpSize;
             }
-            sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
-            element += Warp.WarpSize;
+        }
+        else
+        {
+            // Walk the row through its pages: one division per page boundary, not per element.
+            long element = row + Warp.LaneIdx;
+            long pageIndex = element / slice;
+            long pageStart = pageIndex * slice;
+            long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+            for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
+            {
+                while (element >= pageStart + slice)
+                {
+                    pageIndex++;
+                    pageStart += slice;
+                    pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+                }
+                sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
+                element += Warp.WarpSize;
+            }
         }
         sum = WarpMath.AllSum(sum);
         if (Warp.LaneIdx == 0)

@@ -37,16 +37,18 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         NumLayers = config.NumLayers;
         SliceElements = 2 * config.KvDim;
         MaxRank = maxRank;
-        MaxPagesPerAdapter = (int)Math.Max(1, WeightNames.ProjectionModules
-            .Sum(m => { var s = WeightNames.ProjectionShape(config, m); return (long)maxRank * (s[0] + s[1]); })
-            .DivideRoundingUp(SliceElements));
+        // The largest layer an adapter of maxRank can have: every module, plus the alignment
+        // padding (under 8 elements before each of its A and B matrices).
+        long largestLayer = WeightNames.ProjectionModules
+            .Sum(m => { var s = WeightNames.ProjectionShape(config, m); return (long)maxRank * (s[0] + s[1]) + 2 * 8; });
+        MaxPagesPerAdapter = (int)Math.Max(1, largestLayer.DivideRoundingUp(SliceElements));
         _copyStream = accelerator.CreateStream();
         _entries = accelerator.Allocate1D<LoraModuleEntry>((long)maxResident * NumLayers * WeightNames.ProjectionModules.Count);
         _entries.MemSetToZero();
         _pageLists = accelerator.Allocate1D<int>((long)maxResident * MaxPagesPerAdapter);
         for (int s = maxResident - 1; s >= 0; s--)
             _freeSlots.Push(s);
-        Layout = new LoraLayout(NumLayers, SliceElements, WeightNames.ProjectionModules.Count, MaxPagesPerAdapter);
+        Layout = new LoraLayout(NumLayers, SliceElements, WeightNames.ProjectionModules.Count, MaxPagesPerAdapter, alignedStarts: true);
     }
 
     public int NumLayers { get; }

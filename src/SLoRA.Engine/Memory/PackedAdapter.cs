@@ -53,8 +53,9 @@ internal sealed class PackedAdapter
         foreach (var m in adapter.Modules)
         {
             int id = ModuleId(m.Module);
-            long aStart = layerLength[m.Layer];
-            long bStart = aStart + (long)m.Rank * m.InFeatures;
+            // Each matrix starts on a multiple of 8 elements, so kernels may read 16 bytes at a time.
+            long aStart = AlignUp(layerLength[m.Layer]);
+            long bStart = AlignUp(aStart + (long)m.Rank * m.InFeatures);
             layerLength[m.Layer] = bStart + (long)m.Rank * m.OutFeatures;
             entries[m.Layer * modules + id] = new LoraModuleEntry(m.Rank, checked((int)aStart), checked((int)bStart), m.Scaling);
         }
@@ -69,6 +70,8 @@ internal sealed class PackedAdapter
         }
         return new PackedAdapter(adapter.Id, pages, host, entries, adapter.Modules.Count == 0 ? 0 : adapter.Modules.Max(m => m.Rank));
     }
+
+    private static long AlignUp(long elements) => (elements + 7) / 8 * 8;
 
     /// <summary>The index of a projection module in the layer's module order (q, k, v, o, gate, up, down).</summary>
     public static int ModuleId(string module)

@@ -66,6 +66,12 @@ public sealed class LlmEngine : IAsyncDisposable
     /// <summary>Ids of the registered adapters.</summary>
     public IReadOnlyCollection<string> AdapterIds => (IReadOnlyCollection<string>)_adapters.Keys;
 
+    /// <summary>Pool pages the adapter takes on the device (0 when not registered).</summary>
+    public int AdapterPages(string adapterId) => _adapters.TryGetValue(adapterId, out var a) ? a.NumPages : 0;
+
+    /// <summary>Total pages of the unified pool.</summary>
+    public int PoolPages => _runner?.Pages.Capacity ?? 0;
+
     /// <summary>Whether an adapter id is registered.</summary>
     public bool HasAdapter(string adapterId) => _adapters.ContainsKey(adapterId);
 
@@ -162,21 +168,20 @@ public sealed class LlmEngine : IAsyncDisposable
         sampling.Validate(Math.Max(1, Config.MaxPositionEmbeddings - prompt.Length));
         if (sampling.StopStrings.Count > 0 && Tokenizer is null)
             throw new ArgumentException("stop strings need a tokenizer; this model has none.", "stop");
+        PackedAdapter? adapter = null;
+        if (request.AdapterId is { } adapterId && !_adapters.TryGetValue(adapterId, out adapter))
+            throw new UnknownAdapterException(adapterId);
+        // A request must fit the pool on its own (with its adapter), or it could never start.
         int worstCase = prompt.Length + sampling.MaxNewTokens;
-        if (worstCase > _runner!.Pages.Capacity)
-            throw new ArgumentException($"prompt + max_new_tokens = {worstCase} tokens exceeds the KV capacity of {_runner.Pages.Capacity} tokens.", "max_new_tokens");
+        int adapterPages = adapter?.NumPages ?? 0;
+        if (worstCase + adapterPages > _runner!.Pages.Capacity)
+            throw new ArgumentException($"prompt + max_new_tokens = {worstCase} tokens{(adapterPages > 0 ? $" plus the adapter's {adapterPages} pages" : "")} exceeds the page pool's {_runner.Pages.Capacity} pages.", "max_new_tokens");
         if (Interlocked.Increment(ref _queued) > _options.MaxWaitingRequests)
         {
             Interlocked.Decrement(ref _queued);
             throw new EngineOverloadedException($"The engine has {_options.MaxWaitingRequests} requests waiting; retry later.");
         }
 
-        PackedAdapter? adapter = null;
-        if (request.AdapterId is { } adapterId && !_adapters.TryGetValue(adapterId, out adapter))
-        {
-            Interlocked.Decrement(ref _queued);
-            throw new UnknownAdapterException(adapterId);
-        }
         double now = _clock.Elapsed.TotalSeconds;
         if (request.FirstTokenDeadline is { } d && d <= TimeSpan.Zero)
         {

@@ -159,6 +159,31 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
         testCase.Verify(actual, $"tuned on ComputeDevice, warp 4, seed {seed}");
     }
 
+    [Theory]
+    [InlineData(4, 2, 8, 4, 1)]
+    [InlineData(4, 2, 8, 4, 3)]
+    [InlineData(4, 4, 16, 4, 2)]
+    [InlineData(4, 2, 32, 8, 5)]
+    public void Flash_decoding_attention_matches_the_reference_for_any_split_count(int numHeads, int numKvHeads, int headDim, int warpSize, int splits)
+    {
+        var device = devices.Get(warpSize);
+        int seed = FreshSeed();
+        // Decode tokens with caches of several lengths, and a short prefill: splits past a token's
+        // last key are empty and must not disturb the merge.
+        var testCase = new AttentionTestCase(new Random(seed), numHeads, numKvHeads, headDim,
+            [new(16, 1), new(0, 1), new(6, 1), new(37, 1), new(0, 4)]);
+        var shape = new AttentionShape(numHeads, numKvHeads, headDim, AttentionTestCase.NumLayers);
+        Assert.True(device.Flash.Supports(shape));
+        int items = 8 * numHeads * splits;
+        using var acc = device.Accelerator.Allocate1D<float>((long)items * headDim);
+        using var max = device.Accelerator.Allocate1D<float>(items);
+        using var sum = device.Accelerator.Allocate1D<float>(items);
+        var scratch = new FlashScratch(acc.View, max.View, sum.View);
+        var actual = testCase.Run(device.Accelerator, (stream, numTokens, args, s, layer) =>
+            device.Flash.Launch(stream, numTokens, 38, args, scratch, 64, s, layer, splits));
+        testCase.Verify(actual, Context(device, seed) + $", {splits} splits");
+    }
+
     private void CheckAttention(int numHeads, int numKvHeads, int headDim, int warpSize, AttentionSeq[] seqs)
     {
         var device = devices.Get(warpSize);

@@ -57,6 +57,7 @@ internal sealed class WarpDevice : IDisposable
         Accelerator = _context.GetCPUDevice(0).CreateAccelerator(_context);
         Tuned = new TunedKernels(Accelerator);
         Lora = new LoraKernels(Accelerator);
+        Flash = new FlashDecodeKernels(Accelerator);
     }
 
     public Accelerator Accelerator { get; }
@@ -64,6 +65,9 @@ internal sealed class WarpDevice : IDisposable
     public int WarpSize => Accelerator.WarpSize;
 
     public TunedKernels Tuned { get; }
+
+    /// <summary>The flash-decoding attention used on CUDA.</summary>
+    public FlashDecodeKernels Flash { get; }
 
     /// <summary>The portable expand, which follows the tuned shrink in the runner.</summary>
     public LoraKernels Lora { get; }

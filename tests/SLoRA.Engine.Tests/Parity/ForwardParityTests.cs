@@ -50,3 +50,16 @@ public sealed class LoraParityTests(ITestOutputHelper output)
         Assert.True(result.Passed, result.FirstMismatch);
     }
 }
+
+/// <summary>The mixed multi-LoRA check with the GPU-tuned kernels (vectorized LoRA shrink, device argmax), on the CPU accelerator.</summary>
+public sealed class TunedLoraParityTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Tuned_kernels_give_every_adapter_PEFTs_tokens()
+    {
+        var result = await LoraParity.RunAsync("llama-gqa", AcceleratorPreference.Cpu, Execution.KernelVariant.Tuned, maxPrompts: 2);
+        output.WriteLine(result.ToString());
+        Assert.True(result.Requests >= 10);
+        Assert.True(result.Passed, result.FirstMismatch);
+    }
+}
