@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.Streams;
+using SLoRA.Grid.Catalog;
+using SLoRA.Grid.Errors;
+using SLoRA.Grid.Hosting;
+using SLoRA.Grid.Storage;
+
+namespace SLoRA.Grid.Grains;
+
+/// <summary>
+/// The catalog, as a stateless worker beside its caller: writes and deletes go to the store and
+/// are then announced to every active silo on its catalog stream. An upload is checked before it
+/// is written — PEFT files present, loadable, and fitting this silo's base model when the silo
+/// runs an engine — so a bad adapter is refused at registration rather than at first use.
+/// </summary>
+[StatelessWorker]
+internal sealed class AdapterCatalogGrain(
+    IAdapterStore store, IAdapterLoader loader, GpuEngineHost host, IClusterMembershipService membership,
+    ILogger<AdapterCatalogGrain> logger) : Grain, IAdapterCatalogGrain
+{
+    public async Task<AdapterInfo> RegisterAsync(AdapterUpload upload)
+    {
+        var id = upload?.AdapterId;
+        if (upload is null || !AdapterIds.IsValid(id))
+            throw new InvalidGenerationRequestException("adapter", AdapterIds.Describe(id));
+        try
+        {
+            PeftFiles.ValidateUpload(upload.Files, long.MaxValue);
+        }
+        catch (ArgumentException e)
+        {
+            throw new AdapterRejectedException(upload.AdapterId, e.Message);
+        }
+        if (host.Engine is { } engine)
+            await CheckFitsAsync(upload, engine.Config, host.Options.Engine.Runner.MaxLoraRank);
+        var info = await Guard(upload.AdapterId, () => store.PutAsync(upload.AdapterId, upload.Files));
+        await AnnounceAsync(new AdapterCatalogEvent(info.AdapterId, AdapterChangeKind.Updated, info.Version));
+        logger.LogInformation("Adapter {AdapterId} registered as version {Version} ({Bytes} bytes)", info.AdapterId, info.Version, info.SizeBytes);
+        return info;
+    }
+
+    public Task<IReadOnlyList<AdapterInfo>> ListAsync() => Guard("", () => store.ListAsync());
+
+    public Task<AdapterInfo?> GetAsync(string adapterId)
+    {
+        if (!AdapterIds.IsValid(adapterId))
+            throw new InvalidGenerationRequestException("adapter", AdapterIds.Describe(adapterId));
+        return Guard(adapterId, () => store.GetAsync(adapterId));
+    }
+
+    public async Task<bool> DeleteAsync(string adapterId)
+    {
+        if (!AdapterIds.IsValid(adapterId))
+            throw new InvalidGenerationRequestException("adapter", AdapterIds.Describe(adapterId));
+        bool existed = await Guard(adapterId, () => store.DeleteAsync(adapterId));
+        if (existed)
+            await AnnounceAsync(new AdapterCatalogEvent(adapterId, AdapterChangeKind.Deleted, null));
+        return existed;
+    }
+
+    private async Task CheckFitsAsync(AdapterUpload upload, SLoRA.Engine.Model.LlamaConfig baseConfig, int maxRank)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "slora-upload-check", Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(folder);
+            foreach (var (name, bytes) in upload.Files)
+                await File.WriteAllBytesAsync(Path.Combine(folder, name), bytes);
+            string? problem;
+            try
+            {
+                var adapter = await Task.Run(() => loader.Load(folder, baseConfig, maxRank, upload.AdapterId));
+                problem = AdapterFit.Problem(adapter, baseConfig, maxRank);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                problem = e.Message;
+            }
+            if (problem is not null)
+                throw new AdapterRejectedException(upload.AdapterId, problem);
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private async Task AnnounceAsync(AdapterCatalogEvent change)
+    {
+        var streams = this.GetStreamProvider(GridNames.StreamProvider);
+        var silos = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress);
+        try
+        {
+            await Task.WhenAll(silos.Select(s =>
+                streams.GetStream<AdapterCatalogEvent>(StreamId.Create(GridNames.AdapterCatalogNamespace, GpuSiloKeys.For(s))).OnNextAsync(change)));
+        }
+        catch (Exception e)
+        {
+            // The store is already right; a silo that missed the event serves the old version until the adapter reactivates.
+            logger.LogWarning("Catalog change of {AdapterId} was not announced everywhere: {Error}", change.AdapterId, e.Message);
+        }
+    }
+
+    private static async Task<T> Guard<T>(string adapterId, Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (AdapterStoreException e)
+        {
+            throw new AdapterStoreUnavailableException(adapterId, e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            throw new AdapterRejectedException(adapterId, e.Message);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Runtime.Placement;
+using SLoRA.Engine.Serving;
+using SLoRA.Grid.Errors;
+using SLoRA.Grid.Generation;
+using SLoRA.Grid.Hosting;
+using SLoRA.Grid.Placement;
+using SLoRA.Grid.Status;
+
+namespace SLoRA.Grid.Grains;
+
+/// <summary>
+/// One adapter. Activation loads it (warm cache or store) and registers it with this silo's
+/// engine; deactivation unregisters it, freeing its device pages, and leaves the weights in the
+/// warm cache. A failed activation (unknown id, unreachable store, unusable adapter) answers every
+/// call with that error and deactivates, so the next call tries again.
+/// </summary>
+[AdapterPlacement, Reentrant]
+internal sealed class AdapterGrain(
+    GpuEngineHost host, AdapterFetcher fetcher, WarmAdapterCache warm, LocalGpuStatus local, GpuStatusView view,
+    MigrationGate migrationGate, IOptions<GridPlacementOptions> options, ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
+{
+    private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private LoadedAdapter? _loaded;
+    private GridException? _failure;
+    private int _inFlight;
+    private int _reloads;
+    private bool _keepWarm = true;
+
+    private string AdapterId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            _loaded = await LoadAndRegisterAsync(cancellationToken);
+            logger.LogInformation("Adapter {AdapterId} version {Version} active on {Silo} ({Source})", AdapterId,
+                _loaded.Info.Version, local.Silo, _loaded.FromWarmCache ? "warm cache" : "store");
+        }
+        catch (GridException e)
+        {
+            _failure = e;
+            logger.LogWarning("Adapter {AdapterId} cannot be served: {Error}", AdapterId, e.Message);
+            return;
+        }
+        var period = options.Value.MigrationCheckPeriod;
+        if (options.Value.EnableMigration)
+            this.RegisterGrainTimer(CheckOverloadAsync, new GrainTimerCreationOptions(period, period) { Interleave = true, KeepAlive = false });
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_loaded is not { } loaded)
+            return;
+        _loaded = null;
+        if (host.Engine is { } engine)
+        {
+            try
+            {
+                await engine.UnregisterAdapterAsync(AdapterId).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or TimeoutException or OperationCanceledException)
+            {
+                logger.LogWarning("Adapter {AdapterId} was not unregistered cleanly: {Error}", AdapterId, e.Message);
+            }
+        }
+        if (_keepWarm)
+            warm.Put(AdapterId, loaded.Info.Version, loaded.Weights);
+        logger.LogInformation("Adapter {AdapterId} left {Silo}: {Reason}", AdapterId, local.Silo, reason.Description);
+    }
+
+    public async IAsyncEnumerable<TokenChunk> GenerateAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var engine = EnsureServing();
+        if (request is null)
+            throw new InvalidGenerationRequestException("request", "a generation request is required.");
+        IAsyncEnumerator<SLoRA.Engine.Generation.TokenChunk> tokens;
+        try
+        {
+            tokens = engine.Generate(request.ToEngine(AdapterId), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Translate(e);
+        }
+        _inFlight++;
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await tokens.MoveNextAsync();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw Translate(e);
+                }
+                if (!more)
+                    break;
+                yield return tokens.Current.ToWire();
+            }
+        }
+        finally
+        {
+            _inFlight--;
+            await tokens.DisposeAsync();
+        }
+    }
+
+    public Task<AdapterActivationInfo> GetInfoAsync()
+    {
+        EnsureServing();
+        var loaded = _loaded!;
+        return Task.FromResult(new AdapterActivationInfo(AdapterId, loaded.Info.Version, local.Silo, loaded.FromWarmCache, _reloads));
+    }
+
+    public async Task ReloadAsync(string version)
+    {
+        if (_loaded is null || _loaded.Info.Version == version)
+            return;
+        await _reloadLock.WaitAsync();
+        try
+        {
+            var current = _loaded;
+            if (current is null)
+                return;
+            var engine = await host.GetEngineAsync();
+            var info = await fetcher.CurrentAsync(AdapterId, CancellationToken.None);
+            if (info.Version == current.Info.Version)
+                return;
+            var next = await fetcher.LoadAsync(info, engine.Config, host.Options.Engine.Runner.MaxLoraRank, CancellationToken.None);
+            await RegisterAsync(engine, next);
+            _loaded = next;
+            _reloads++;
+            logger.LogInformation("Adapter {AdapterId} reloaded: version {Old} -> {New}", AdapterId, current.Info.Version, info.Version);
+        }
+        finally
+        {
+            _reloadLock.Release();
+        }
+    }
+
+    public Task UnloadAsync(bool keepWarm = true)
+    {
+        _keepWarm = keepWarm;
+        this.DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    private async Task<LoadedAdapter> LoadAndRegisterAsync(CancellationToken cancellationToken)
+    {
+        if (!AdapterIds.IsValid(AdapterId))
+            throw new InvalidGenerationRequestException("adapter", AdapterIds.Describe(AdapterId));
+        if (!host.HasEngine)
+            throw new NoGpuSiloAvailableException($"adapter '{AdapterId}' was activated on {local.Silo}, which runs no engine.");
+        var engine = await host.GetEngineAsync();
+        var info = await fetcher.CurrentAsync(AdapterId, cancellationToken);
+        var loaded = await fetcher.LoadAsync(info, engine.Config, host.Options.Engine.Runner.MaxLoraRank, cancellationToken);
+        await RegisterAsync(engine, loaded);
+        return loaded;
+    }
+
+    private async Task RegisterAsync(LlmEngine engine, LoadedAdapter loaded)
+    {
+        try
+        {
+            await engine.RegisterAdapterAsync(loaded.Weights);
+        }
+        catch (ArgumentException e)
+        {
+            throw new AdapterRejectedException(AdapterId, e.Message);
+        }
+    }
+
+    /// <summary>The engine to run on, or the activation's failure (and then this activation goes, so that the next call retries).</summary>
+    private LlmEngine EnsureServing()
+    {
+        if (_failure is not null || _loaded is null)
+        {
+            this.DeactivateOnIdle();
+            throw _failure ?? new AdapterNotFoundException(AdapterId);
+        }
+        return host.Engine ?? throw new GridOverloadedException("this silo is shutting down; retry.", options.Value.OverloadRetryAfter);
+    }
+
+    private GridException Translate(Exception e) => e switch
+    {
+        GridException grid => grid,
+        UnknownAdapterException => new AdapterNotFoundException(AdapterId),
+        EngineOverloadedException => new GridOverloadedException(e.Message, options.Value.OverloadRetryAfter),
+        ArgumentException a => new InvalidGenerationRequestException(a.ParamName ?? "request", a.Message),
+        ObjectDisposedException => new GridOverloadedException("this silo is shutting down; retry.", options.Value.OverloadRetryAfter),
+        InvalidOperationException => new GridOverloadedException(e.Message, options.Value.OverloadRetryAfter),
+        _ => new GridException($"generation failed for '{AdapterId}': {e.Message}"),
+    };
+
+    /// <summary>
+    /// On an overloaded silo, an idle adapter moves to the GPU silo with the most headroom, when
+    /// that one has clearly more (one adapter per silo per cooldown). Busy adapters stay until
+    /// their streams end, so that no accepted request is cut.
+    /// </summary>
+    private Task CheckOverloadAsync(CancellationToken cancellationToken)
+    {
+        if (_loaded is null || _inFlight > 0)
+            return Task.CompletedTask;
+        var o = options.Value;
+        var self = local.Capture();
+        if (!self.Overloaded)
+            return Task.CompletedTask;
+        double selfScore = Headroom.Score(new PlacementCandidate(self, 0), o);
+        var roomier = view.Snapshot()
+            .Where(c => !c.Silo.Equals(self.Silo) && !c.Status.Overloaded && Headroom.Score(c, o) >= selfScore + o.MigrationMinGain)
+            .ToList();
+        if (Headroom.Best(roomier, o) is not { } target || !migrationGate.TryEnter())
+            return Task.CompletedTask;
+        logger.LogInformation("Adapter {AdapterId} leaves overloaded {Silo} ({Waiting} waiting, {Free:P0} free) for {Target}",
+            AdapterId, self.Silo, self.Waiting, self.FreeFraction, target.Silo);
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, target.Silo);
+        this.MigrateOnIdle();
+        RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        return Task.CompletedTask;
+    }
+}

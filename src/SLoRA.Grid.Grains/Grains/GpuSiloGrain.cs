@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Orleans.Streams;
+using Orleans.Streams.Core;
+using SLoRA.Grid.Catalog;
+using SLoRA.Grid.Hosting;
+using SLoRA.Grid.Placement;
+using SLoRA.Grid.Status;
+
+namespace SLoRA.Grid.Grains;
+
+/// <summary>
+/// The Orleans face of this silo's engine, pinned to the silo its key names. Every heartbeat
+/// period it publishes the engine's status to every active silo's heartbeat stream; it feeds the
+/// statuses it receives into this silo's <see cref="GpuStatusView"/>; and when the catalog
+/// announces a new version or a deletion it reloads or unloads the adapter if it is active here.
+/// Streams are keyed per receiving silo and subscribed implicitly, so no subscription state
+/// outlives a silo.
+/// </summary>
+[SiloPinnedPlacement, Immovable, KeepAlive, Reentrant]
+[ImplicitStreamSubscription(GridNames.GpuStatusNamespace)]
+[ImplicitStreamSubscription(GridNames.AdapterCatalogNamespace)]
+internal sealed class GpuSiloGrain(
+    LocalGpuStatus local, GpuStatusView view, WarmAdapterCache warm, GpuEngineHost host, IClusterMembershipService membership,
+    IOptions<GridPlacementOptions> options, ILogger<GpuSiloGrain> logger) : Grain, IGpuSiloGrain, IStreamSubscriptionObserver
+{
+    private IStreamProvider _streams = null!;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (this.GetPrimaryKeyString() != GpuSiloKeys.For(local.Silo))
+            throw new InvalidOperationException($"GPU silo grain {this.GetPrimaryKeyString()} was activated on {local.Silo}.");
+        _streams = this.GetStreamProvider(GridNames.StreamProvider);
+        var period = options.Value.HeartbeatPeriod;
+        this.RegisterGrainTimer(PublishHeartbeatAsync, new GrainTimerCreationOptions(TimeSpan.Zero, period) { Interleave = true, KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync() => Task.CompletedTask;
+
+    public Task<GpuSiloStatus> GetStatusAsync() => Task.FromResult(local.Capture());
+
+    public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
+    {
+        switch (handleFactory.StreamId.GetNamespace())
+        {
+            case GridNames.GpuStatusNamespace:
+                await handleFactory.Create<GpuSiloStatus>().ResumeAsync(OnHeartbeatAsync);
+                break;
+            case GridNames.AdapterCatalogNamespace:
+                await handleFactory.Create<AdapterCatalogEvent>().ResumeAsync(OnCatalogEventAsync);
+                break;
+        }
+    }
+
+    private async Task PublishHeartbeatAsync(CancellationToken cancellationToken)
+    {
+        var members = ActiveSilos();
+        view.Retain(members);
+        if (!local.IsGpuSilo)
+            return;
+        var status = local.Capture(options.Value.MaxAdapterIdsPerHeartbeat, advance: true);
+        view.Update(status);
+        var sends = members.Where(s => !s.Equals(local.Silo))
+            .Select(s => _streams.GetStream<GpuSiloStatus>(StreamId.Create(GridNames.GpuStatusNamespace, GpuSiloKeys.For(s))).OnNextAsync(status));
+        try
+        {
+            await Task.WhenAll(sends);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Heartbeat from {Silo} was not delivered everywhere: {Error}", local.Silo, e.Message);
+        }
+    }
+
+    private Task OnHeartbeatAsync(GpuSiloStatus status, StreamSequenceToken? token)
+    {
+        view.Update(status);
+        return Task.CompletedTask;
+    }
+
+    private async Task OnCatalogEventAsync(AdapterCatalogEvent change, StreamSequenceToken? token)
+    {
+        warm.Evict(change.AdapterId);
+        if (host.Engine?.HasAdapter(change.AdapterId) != true)
+            return;
+        var adapter = GrainFactory.GetGrain<IAdapterGrain>(change.AdapterId);
+        try
+        {
+            if (change.Kind == AdapterChangeKind.Deleted)
+                await adapter.UnloadAsync(keepWarm: false);
+            else if (change.Version is { } version)
+                await adapter.ReloadAsync(version);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Adapter {AdapterId} did not take catalog change {Kind}: {Error}", change.AdapterId, change.Kind, e.Message);
+        }
+    }
+
+    private HashSet<SiloAddress> ActiveSilos() =>
+        [.. membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress)];
+}
