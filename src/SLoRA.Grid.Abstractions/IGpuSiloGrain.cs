@@ -15,6 +15,12 @@ public interface IGpuSiloGrain : IGrainWithStringKey
 
     /// <summary>The silo's current GPU status, with every active and warm adapter id.</summary>
     Task<GpuSiloStatus> GetStatusAsync();
+
+    /// <summary>
+    /// Checks that an uploaded adapter loads and fits this silo's base model and rank limit;
+    /// throws <see cref="Errors.AdapterRejectedException"/> when it does not. Gateways ask a GPU silo.
+    /// </summary>
+    Task CheckAdapterAsync(Catalog.AdapterUpload upload);
 }
 
 /// <summary>Keys of <see cref="IGpuSiloGrain"/>.</summary>

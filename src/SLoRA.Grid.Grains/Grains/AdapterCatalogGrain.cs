@@ -4,6 +4,7 @@ using Orleans.Streams;
 using SLoRA.Grid.Catalog;
 using SLoRA.Grid.Errors;
 using SLoRA.Grid.Hosting;
+using SLoRA.Grid.Placement;
 using SLoRA.Grid.Storage;
 
 namespace SLoRA.Grid.Grains;
@@ -12,11 +13,12 @@ namespace SLoRA.Grid.Grains;
 /// The catalog, as a stateless worker beside its caller: writes and deletes go to the store and
 /// are then announced to every active silo on its catalog stream. An upload is checked before it
 /// is written — PEFT files present, loadable, and fitting this silo's base model when the silo
-/// runs an engine — so a bad adapter is refused at registration rather than at first use.
+/// runs an engine — so a bad adapter is refused at registration rather than at first use. On a gateway the
+/// check runs on a GPU silo, which knows the base model.
 /// </summary>
 [StatelessWorker]
 internal sealed class AdapterCatalogGrain(
-    IAdapterStore store, IAdapterLoader loader, GpuEngineHost host, IClusterMembershipService membership,
+    IAdapterStore store, AdapterValidator validator, GpuEngineHost host, GpuStatusView view, IClusterMembershipService membership,
     ILogger<AdapterCatalogGrain> logger) : Grain, IAdapterCatalogGrain
 {
     public async Task<AdapterInfo> RegisterAsync(AdapterUpload upload)
@@ -32,8 +34,7 @@ internal sealed class AdapterCatalogGrain(
         {
             throw new AdapterRejectedException(upload.AdapterId, e.Message);
         }
-        if (host.Engine is { } engine)
-            await CheckFitsAsync(upload, engine.Config, host.Options.Engine.Runner.MaxLoraRank);
+        await CheckFitsAsync(upload);
         var info = await Guard(upload.AdapterId, () => store.PutAsync(upload.AdapterId, upload.Files));
         await AnnounceAsync(new AdapterCatalogEvent(info.AdapterId, AdapterChangeKind.Updated, info.Version));
         logger.LogInformation("Adapter {AdapterId} registered as version {Version} ({Bytes} bytes)", info.AdapterId, info.Version, info.SizeBytes);
@@ -59,32 +60,22 @@ internal sealed class AdapterCatalogGrain(
         return existed;
     }
 
-    private async Task CheckFitsAsync(AdapterUpload upload, SLoRA.Engine.Model.LlamaConfig baseConfig, int maxRank)
+    /// <summary>Checks the upload on this silo when it runs an engine, else on a GPU silo from the placement view.</summary>
+    private async Task CheckFitsAsync(AdapterUpload upload)
     {
-        var folder = Path.Combine(Path.GetTempPath(), "slora-upload-check", Guid.NewGuid().ToString("N"));
-        try
+        if (host.HasEngine)
         {
-            Directory.CreateDirectory(folder);
-            foreach (var (name, bytes) in upload.Files)
-                await File.WriteAllBytesAsync(Path.Combine(folder, name), bytes);
-            string? problem;
-            try
-            {
-                var adapter = await Task.Run(() => loader.Load(folder, baseConfig, maxRank, upload.AdapterId));
-                problem = AdapterFit.Problem(adapter, baseConfig, maxRank);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                problem = e.Message;
-            }
-            if (problem is not null)
-                throw new AdapterRejectedException(upload.AdapterId, problem);
+            await validator.CheckAsync(upload);
+            return;
         }
-        finally
+        var gpus = view.Snapshot();
+        if (gpus.Count == 0)
         {
-            if (Directory.Exists(folder))
-                Directory.Delete(folder, recursive: true);
+            logger.LogWarning("No GPU silo known to check adapter {AdapterId}; it is stored unchecked", upload.AdapterId);
+            return;
         }
+        var silo = gpus[Random.Shared.Next(gpus.Count)].Silo;
+        await GrainFactory.GetGrain<IGpuSiloGrain>(GpuSiloKeys.For(silo)).CheckAdapterAsync(upload);
     }
 
     private async Task AnnounceAsync(AdapterCatalogEvent change)

@@ -20,12 +20,13 @@ namespace SLoRA.Grid.Grains;
 /// </summary>
 [AdapterPlacement, Reentrant]
 internal sealed class AdapterGrain(
-    GpuEngineHost host, AdapterFetcher fetcher, WarmAdapterCache warm, LocalGpuStatus local, GpuStatusView view,
+    GpuEngineHost host, AdapterFetcher fetcher, WarmAdapterCache warm, ActiveAdapterRegistry active, LocalGpuStatus local, GpuStatusView view,
     MigrationGate migrationGate, IOptions<GridPlacementOptions> options, ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
 {
-    private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private readonly SemaphoreSlim _loadLock = new(1, 1);
     private LoadedAdapter? _loaded;
     private GridException? _failure;
+    private IGrainTimer? _overloadCheck;
     private int _inFlight;
     private int _reloads;
     private bool _keepWarm = true;
@@ -36,19 +37,12 @@ internal sealed class AdapterGrain(
     {
         try
         {
-            _loaded = await LoadAndRegisterAsync(cancellationToken);
-            logger.LogInformation("Adapter {AdapterId} version {Version} active on {Silo} ({Source})", AdapterId,
-                _loaded.Info.Version, local.Silo, _loaded.FromWarmCache ? "warm cache" : "store");
+            await LoadAsync(deactivateOnFailure: false, cancellationToken);
         }
-        catch (GridException e)
+        catch (GridException)
         {
-            _failure = e;
-            logger.LogWarning("Adapter {AdapterId} cannot be served: {Error}", AdapterId, e.Message);
-            return;
+            // Logged; the first call tries again and reports it. Deactivating while activating would bounce that call.
         }
-        var period = options.Value.MigrationCheckPeriod;
-        if (options.Value.EnableMigration)
-            this.RegisterGrainTimer(CheckOverloadAsync, new GrainTimerCreationOptions(period, period) { Interleave = true, KeepAlive = false });
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -56,6 +50,7 @@ internal sealed class AdapterGrain(
         if (_loaded is not { } loaded)
             return;
         _loaded = null;
+        active.Remove(AdapterId);
         if (host.Engine is { } engine)
         {
             try
@@ -74,7 +69,7 @@ internal sealed class AdapterGrain(
 
     public async IAsyncEnumerable<TokenChunk> GenerateAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var engine = EnsureServing();
+        var engine = await EnsureServingAsync();
         if (request is null)
             throw new InvalidGenerationRequestException("request", "a generation request is required.");
         IAsyncEnumerator<SLoRA.Engine.Generation.TokenChunk> tokens;
@@ -112,18 +107,18 @@ internal sealed class AdapterGrain(
         }
     }
 
-    public Task<AdapterActivationInfo> GetInfoAsync()
+    public async Task<AdapterActivationInfo> GetInfoAsync()
     {
-        EnsureServing();
+        await EnsureServingAsync();
         var loaded = _loaded!;
-        return Task.FromResult(new AdapterActivationInfo(AdapterId, loaded.Info.Version, local.Silo, loaded.FromWarmCache, _reloads));
+        return new AdapterActivationInfo(AdapterId, loaded.Info.Version, local.Silo, loaded.FromWarmCache, _reloads);
     }
 
     public async Task ReloadAsync(string version)
     {
         if (_loaded is null || _loaded.Info.Version == version)
             return;
-        await _reloadLock.WaitAsync();
+        await _loadLock.WaitAsync();
         try
         {
             var current = _loaded;
@@ -141,7 +136,7 @@ internal sealed class AdapterGrain(
         }
         finally
         {
-            _reloadLock.Release();
+            _loadLock.Release();
         }
     }
 
@@ -170,6 +165,7 @@ internal sealed class AdapterGrain(
         try
         {
             await engine.RegisterAdapterAsync(loaded.Weights);
+            active.Set(AdapterId, loaded.Info.Version);
         }
         catch (ArgumentException e)
         {
@@ -177,14 +173,48 @@ internal sealed class AdapterGrain(
         }
     }
 
-    /// <summary>The engine to run on, or the activation's failure (and then this activation goes, so that the next call retries).</summary>
-    private LlmEngine EnsureServing()
+    /// <summary>
+    /// Loads and registers the adapter unless it is; on failure the error is kept for the log,
+    /// thrown to the caller, and the activation goes, so that a later call starts afresh.
+    /// </summary>
+    private async Task LoadAsync(bool deactivateOnFailure, CancellationToken cancellationToken)
     {
-        if (_failure is not null || _loaded is null)
+        await _loadLock.WaitAsync(cancellationToken);
+        try
         {
-            this.DeactivateOnIdle();
-            throw _failure ?? new AdapterNotFoundException(AdapterId);
+            if (_loaded is not null)
+                return;
+            try
+            {
+                _loaded = await LoadAndRegisterAsync(cancellationToken);
+                _failure = null;
+            }
+            catch (GridException e)
+            {
+                if (_failure?.Message != e.Message)
+                    logger.LogWarning("Adapter {AdapterId} cannot be served: {Error}", AdapterId, e.Message);
+                _failure = e;
+                if (deactivateOnFailure)
+                    this.DeactivateOnIdle();
+                throw;
+            }
         }
+        finally
+        {
+            _loadLock.Release();
+        }
+        logger.LogInformation("Adapter {AdapterId} version {Version} active on {Silo} ({Source})", AdapterId,
+            _loaded.Info.Version, local.Silo, _loaded.FromWarmCache ? "warm cache" : "store");
+        var period = options.Value.MigrationCheckPeriod;
+        if (options.Value.EnableMigration && _overloadCheck is null)
+            _overloadCheck = this.RegisterGrainTimer(CheckOverloadAsync, new GrainTimerCreationOptions(period, period) { Interleave = true, KeepAlive = false });
+    }
+
+    /// <summary>The engine to run on, once the adapter is registered with it.</summary>
+    private async Task<LlmEngine> EnsureServingAsync()
+    {
+        if (_loaded is null)
+            await LoadAsync(deactivateOnFailure: true, CancellationToken.None);
         return host.Engine ?? throw new GridOverloadedException("this silo is shutting down; retry.", options.Value.OverloadRetryAfter);
     }
 

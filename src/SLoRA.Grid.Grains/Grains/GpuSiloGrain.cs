@@ -23,8 +23,8 @@ namespace SLoRA.Grid.Grains;
 [ImplicitStreamSubscription(GridNames.GpuStatusNamespace)]
 [ImplicitStreamSubscription(GridNames.AdapterCatalogNamespace)]
 internal sealed class GpuSiloGrain(
-    LocalGpuStatus local, GpuStatusView view, WarmAdapterCache warm, GpuEngineHost host, IClusterMembershipService membership,
-    IOptions<GridPlacementOptions> options, ILogger<GpuSiloGrain> logger) : Grain, IGpuSiloGrain, IStreamSubscriptionObserver
+    LocalGpuStatus local, GpuStatusView view, WarmAdapterCache warm, ActiveAdapterRegistry active, AdapterValidator validator,
+    IClusterMembershipService membership, IOptions<GridPlacementOptions> options, ILogger<GpuSiloGrain> logger) : Grain, IGpuSiloGrain, IStreamSubscriptionObserver
 {
     private IStreamProvider _streams = null!;
 
@@ -41,6 +41,8 @@ internal sealed class GpuSiloGrain(
     public Task StartAsync() => Task.CompletedTask;
 
     public Task<GpuSiloStatus> GetStatusAsync() => Task.FromResult(local.Capture());
+
+    public Task CheckAdapterAsync(AdapterUpload upload) => validator.CheckAsync(upload);
 
     public async Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory)
     {
@@ -83,8 +85,10 @@ internal sealed class GpuSiloGrain(
 
     private async Task OnCatalogEventAsync(AdapterCatalogEvent change, StreamSequenceToken? token)
     {
-        warm.Evict(change.AdapterId);
-        if (host.Engine?.HasAdapter(change.AdapterId) != true)
+        warm.Evict(change.AdapterId, keepVersion: change.Version);
+        // Only an activation serving another version is called: a call to one that just left would bring it back.
+        var serving = active.VersionOf(change.AdapterId);
+        if (serving is null || serving == change.Version)
             return;
         var adapter = GrainFactory.GetGrain<IAdapterGrain>(change.AdapterId);
         try

@@ -39,6 +39,8 @@ public static class GridSiloBuilderExtensions
         services.TryAddSingleton<LocalGpuStatus>();
         services.TryAddSingleton<MigrationGate>();
         services.TryAddSingleton<AdapterFetcher>();
+        services.TryAddSingleton<AdapterValidator>();
+        services.TryAddSingleton<ActiveAdapterRegistry>();
         services.TryAddSingleton<IAdapterLoader, PeftAdapterLoader>();
         services.TryAddSingleton<IAdapterStore>(sp => new FileSystemAdapterStore(sp.GetRequiredService<IOptions<FileSystemAdapterStoreOptions>>().Value));
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GridSiloStartup>();

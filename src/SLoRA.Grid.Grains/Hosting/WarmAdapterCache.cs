@@ -84,11 +84,14 @@ public sealed class WarmAdapterCache(IOptions<WarmCacheOptions> options)
         }
     }
 
-    /// <summary>Drops an adapter (a new version was written, or it was deleted).</summary>
-    public void Evict(string adapterId)
+    /// <summary>Drops an adapter unless the version held is <paramref name="keepVersion"/> (null drops any: it was deleted).</summary>
+    public void Evict(string adapterId, string? keepVersion = null)
     {
         lock (_lock)
-            RemoveLocked(adapterId);
+        {
+            if (_byId.TryGetValue(adapterId, out var node) && node.Value.Version != keepVersion)
+                RemoveLocked(adapterId);
+        }
     }
 
     private void RemoveLocked(string adapterId)

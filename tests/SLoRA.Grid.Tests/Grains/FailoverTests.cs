@@ -1,0 +1,28 @@
+using SLoRA.Grid.Generation;
+using SLoRA.Grid.Tests.Fixtures;
+
+namespace SLoRA.Grid.Tests.Grains;
+
+[Collection(GridCollection.Name)]
+public sealed class FailoverTests(GridCluster grid)
+{
+    [Fact]
+    public async Task After_its_silo_stops_an_adapter_is_served_by_a_new_activation_elsewhere()
+    {
+        var extra = await grid.Cluster.StartAdditionalSiloAsync();
+        await grid.WaitForViewsAsync(what: "the new silo's heartbeats");
+        await grid.RegisterAsync("failover-a");
+        var first = await grid.LoadOnAsync("failover-a", extra.SiloAddress);
+        Assert.Equal(extra.SiloAddress, first.Silo);
+        var request = GenerateRequest.ForTokens(TinyModel.Prompt, new SamplingOptions { MaxNewTokens = 4, IgnoreEos = true });
+        Assert.Equal(4, (await grid.Client.GenerateToEndAsync("failover-a", request)).TokenIds.Count);
+
+        await grid.Cluster.StopSiloAsync(extra);
+
+        var result = await grid.Client.GenerateToEndAsync("failover-a", request);
+        Assert.Equal(4, result.TokenIds.Count);
+        var second = await grid.Client.LoadAdapterAsync("failover-a");
+        Assert.NotEqual(extra.SiloAddress, second.Silo);
+        Assert.Contains(second.Silo, grid.GpuSilos);
+    }
+}
