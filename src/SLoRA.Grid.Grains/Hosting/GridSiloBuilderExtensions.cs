@@ -84,6 +84,17 @@ public static class GridSiloBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Loads dummy weights of the shape adapter_config.json gives (rank, target modules) instead of
+    /// reading adapter_model.safetensors: for benchmarks with thousands of adapters, and tests.
+    /// </summary>
+    public static ISiloBuilder UseSyntheticAdapterWeights(this ISiloBuilder builder)
+    {
+        builder.Services.RemoveAll<IAdapterLoader>();
+        builder.Services.AddSingleton<IAdapterLoader, SyntheticAdapterLoader>();
+        return builder;
+    }
+
     private static void AddValidated<T>(IServiceCollection services, Action<T>? configure, Action<T> validate) where T : class
     {
         var options = services.AddOptions<T>();

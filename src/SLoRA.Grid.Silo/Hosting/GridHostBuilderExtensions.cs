@@ -59,6 +59,8 @@ public static class GridHostBuilderExtensions
             {
                 silo.UseFileSystemAdapterStore(settings.AdapterRoot);
             }
+            if (settings.AdapterWeights == AdapterWeightsKind.Synthetic)
+                silo.UseSyntheticAdapterWeights();
             configureSilo?.Invoke(silo);
         });
         return builder;

@@ -20,6 +20,15 @@ public enum AdapterStoreKind
     Blob,
 }
 
+/// <summary>Where adapter weights come from.</summary>
+public enum AdapterWeightsKind
+{
+    /// <summary>The PEFT folder's adapter_model.safetensors.</summary>
+    Peft,
+    /// <summary>Dummy weights of the shape in adapter_config.json (benchmarks, demos).</summary>
+    Synthetic,
+}
+
 /// <summary>The silo's settings, bound from the configuration section "SLoRA:Grid" (appsettings.json, SLoRA__Grid__* variables, --SLoRA:Grid:* arguments).</summary>
 public sealed class GridSiloSettings
 {
@@ -58,6 +67,9 @@ public sealed class GridSiloSettings
 
     /// <summary>Prefix before every adapter id in the blob container.</summary>
     public string BlobPrefix { get; set; } = "";
+
+    /// <summary>Peft reads adapter_model.safetensors; Synthetic makes dummy weights of the configured shape (benchmarks).</summary>
+    public AdapterWeightsKind AdapterWeights { get; set; } = AdapterWeightsKind.Peft;
 
     /// <summary>The engine.</summary>
     public EngineSettings Engine { get; set; } = new();

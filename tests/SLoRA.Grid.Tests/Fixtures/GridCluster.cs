@@ -40,8 +40,8 @@ public sealed class GridCluster : IAsyncLifetime
             orleans.ConfigureGridPlacement(ConfigureFastPlacement);
             orleans.Services.RemoveAll<IAdapterStore>();
             orleans.Services.AddSingleton<IAdapterStore>(new FaultyAdapterStore(new FileSystemAdapterStore(new FileSystemAdapterStoreOptions { Root = StoreRoot })));
-            // Until LoraAdapter.Load lands in the engine; delete this line to test with the real PEFT reader.
-            orleans.Services.AddSingleton<IAdapterLoader, TestAdapterLoader>();
+            // Until LoraAdapter.Load lands in the engine (the folders are real PEFT folders); delete this line to test with the real reader.
+            orleans.UseSyntheticAdapterWeights();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
