@@ -1,3 +1,4 @@
+using SLoRA.Grid.Generation;
 using SLoRA.Grid.Status;
 
 namespace SLoRA.Grid;
@@ -12,6 +13,12 @@ public interface IGpuSiloGrain : IGrainWithStringKey
 {
     /// <summary>Makes sure the grain is active (heartbeats and subscriptions running). Idempotent.</summary>
     Task StartAsync();
+
+    /// <summary>
+    /// Generates with the base model (no adapter) on this silo's engine; cancellation and errors
+    /// as for <see cref="IAdapterGrain.GenerateAsync"/>. Throws <see cref="Errors.NoGpuSiloAvailableException"/> on a gateway.
+    /// </summary>
+    IAsyncEnumerable<TokenChunk> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>The silo's current GPU status, with every active and warm adapter id.</summary>
     Task<GpuSiloStatus> GetStatusAsync();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using SLoRA.Engine.Adapters;
 using SLoRA.Engine.Model;
 using SLoRA.Grid.Catalog;
@@ -14,7 +15,7 @@ internal sealed record LoadedAdapter(AdapterInfo Info, LoraAdapter Weights, bool
 /// Brings an adapter from the store (or this silo's warm cache) into host memory, turning every
 /// failure into the error a caller should see: unknown id, unreachable store, unusable files.
 /// </summary>
-internal sealed class AdapterFetcher(IAdapterStore store, IAdapterLoader loader, WarmAdapterCache warm)
+internal sealed class AdapterFetcher(IAdapterStore store, IAdapterLoader loader, WarmAdapterCache warm, ILogger<AdapterFetcher> logger)
 {
     /// <summary>The adapter's current version in the store; throws <see cref="AdapterNotFoundException"/> when there is none.</summary>
     public async Task<AdapterInfo> CurrentAsync(string adapterId, CancellationToken cancellationToken)
@@ -28,6 +29,27 @@ internal sealed class AdapterFetcher(IAdapterStore store, IAdapterLoader loader,
         {
             throw new AdapterStoreUnavailableException(adapterId, e.Message);
         }
+    }
+
+    /// <summary>
+    /// The adapter's current version in host memory. When the store cannot be reached but this
+    /// silo holds the adapter warm, the warm copy is served (possibly an older version) rather
+    /// than an error; a catalog event reloads it once the store is back.
+    /// </summary>
+    public async Task<LoadedAdapter> FetchCurrentAsync(string adapterId, LlamaConfig baseConfig, int maxRank, CancellationToken cancellationToken)
+    {
+        AdapterInfo info;
+        try
+        {
+            info = await CurrentAsync(adapterId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AdapterStoreUnavailableException e) when (warm.TakeAny(adapterId) is { } held)
+        {
+            logger.LogWarning("Serving adapter {AdapterId} version {Version} from the warm cache: {Error}", adapterId, held.Version, e.Reason);
+            var fallback = new AdapterInfo(adapterId, held.Version, WarmAdapterCache.SizeOf(held.Adapter), DateTimeOffset.MinValue);
+            return new LoadedAdapter(fallback, held.Adapter, FromWarmCache: true);
+        }
+        return await LoadAsync(info, baseConfig, maxRank, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Loads <paramref name="info"/>'s version for a model of <paramref name="baseConfig"/>.</summary>

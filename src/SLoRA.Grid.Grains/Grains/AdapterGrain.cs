@@ -70,40 +70,15 @@ internal sealed class AdapterGrain(
     public async IAsyncEnumerable<TokenChunk> GenerateAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var engine = await EnsureServingAsync();
-        if (request is null)
-            throw new InvalidGenerationRequestException("request", "a generation request is required.");
-        IAsyncEnumerator<SLoRA.Engine.Generation.TokenChunk> tokens;
-        try
-        {
-            tokens = engine.Generate(request.ToEngine(AdapterId), cancellationToken).GetAsyncEnumerator(cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw Translate(e);
-        }
         _inFlight++;
         try
         {
-            while (true)
-            {
-                bool more;
-                try
-                {
-                    more = await tokens.MoveNextAsync();
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    throw Translate(e);
-                }
-                if (!more)
-                    break;
-                yield return tokens.Current.ToWire();
-            }
+            await foreach (var chunk in EngineGeneration.StreamAsync(engine, request, AdapterId, options.Value.OverloadRetryAfter, cancellationToken))
+                yield return chunk;
         }
         finally
         {
             _inFlight--;
-            await tokens.DisposeAsync();
         }
     }
 
@@ -154,8 +129,7 @@ internal sealed class AdapterGrain(
         if (!host.HasEngine)
             throw new NoGpuSiloAvailableException($"adapter '{AdapterId}' was activated on {local.Silo}, which runs no engine.");
         var engine = await host.GetEngineAsync();
-        var info = await fetcher.CurrentAsync(AdapterId, cancellationToken);
-        var loaded = await fetcher.LoadAsync(info, engine.Config, host.Options.Engine.Runner.MaxLoraRank, cancellationToken);
+        var loaded = await fetcher.FetchCurrentAsync(AdapterId, engine.Config, host.Options.Engine.Runner.MaxLoraRank, cancellationToken);
         await RegisterAsync(engine, loaded);
         return loaded;
     }
@@ -217,17 +191,6 @@ internal sealed class AdapterGrain(
             await LoadAsync(deactivateOnFailure: true, CancellationToken.None);
         return host.Engine ?? throw new GridOverloadedException("this silo is shutting down; retry.", options.Value.OverloadRetryAfter);
     }
-
-    private GridException Translate(Exception e) => e switch
-    {
-        GridException grid => grid,
-        UnknownAdapterException => new AdapterNotFoundException(AdapterId),
-        EngineOverloadedException => new GridOverloadedException(e.Message, options.Value.OverloadRetryAfter),
-        ArgumentException a => new InvalidGenerationRequestException(a.ParamName ?? "request", a.Message),
-        ObjectDisposedException => new GridOverloadedException("this silo is shutting down; retry.", options.Value.OverloadRetryAfter),
-        InvalidOperationException => new GridOverloadedException(e.Message, options.Value.OverloadRetryAfter),
-        _ => new GridException($"generation failed for '{AdapterId}': {e.Message}"),
-    };
 
     /// <summary>
     /// On an overloaded silo, an idle adapter moves to the GPU silo with the most headroom, when

@@ -9,14 +9,14 @@ namespace SLoRA.Grid.Grains;
 /// <summary>Wire records ↔ engine records.</summary>
 internal static class EngineMapping
 {
-    /// <summary>The engine request for <paramref name="request"/> on adapter <paramref name="adapterId"/>.</summary>
-    public static EngineRequest ToEngine(this GenerateRequest request, string adapterId) => new()
+    /// <summary>The engine request for <paramref name="request"/> on adapter <paramref name="adapterId"/> (null: the base model).</summary>
+    public static EngineRequest ToEngine(this GenerateRequest request, string? adapterId) => new()
     {
         Prompt = request.Prompt,
         PromptTokens = request.PromptTokens,
         AdapterId = adapterId,
         FirstTokenDeadline = request.FirstTokenDeadline,
-        Sampling = new EngineSampling
+        Sampling = request.Sampling is null ? new EngineSampling() : new EngineSampling
         {
             Temperature = request.Sampling.Temperature,
             TopK = request.Sampling.TopK,

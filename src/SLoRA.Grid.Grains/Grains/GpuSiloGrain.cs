@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -5,6 +6,8 @@ using Orleans.Placement;
 using Orleans.Streams;
 using Orleans.Streams.Core;
 using SLoRA.Grid.Catalog;
+using SLoRA.Grid.Errors;
+using SLoRA.Grid.Generation;
 using SLoRA.Grid.Hosting;
 using SLoRA.Grid.Placement;
 using SLoRA.Grid.Status;
@@ -23,7 +26,7 @@ namespace SLoRA.Grid.Grains;
 [ImplicitStreamSubscription(GridNames.GpuStatusNamespace)]
 [ImplicitStreamSubscription(GridNames.AdapterCatalogNamespace)]
 internal sealed class GpuSiloGrain(
-    LocalGpuStatus local, GpuStatusView view, WarmAdapterCache warm, ActiveAdapterRegistry active, AdapterValidator validator,
+    GpuEngineHost host, LocalGpuStatus local, GpuStatusView view, WarmAdapterCache warm, ActiveAdapterRegistry active, AdapterValidator validator,
     IClusterMembershipService membership, IOptions<GridPlacementOptions> options, ILogger<GpuSiloGrain> logger) : Grain, IGpuSiloGrain, IStreamSubscriptionObserver
 {
     private IStreamProvider _streams = null!;
@@ -41,6 +44,13 @@ internal sealed class GpuSiloGrain(
     public Task StartAsync() => Task.CompletedTask;
 
     public Task<GpuSiloStatus> GetStatusAsync() => Task.FromResult(local.Capture());
+
+    public async IAsyncEnumerable<TokenChunk> GenerateAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var engine = host.Engine ?? throw new NoGpuSiloAvailableException($"{local.Silo} runs no engine; ask a GPU silo for the base model.");
+        await foreach (var chunk in EngineGeneration.StreamAsync(engine, request, adapterId: null, options.Value.OverloadRetryAfter, cancellationToken))
+            yield return chunk;
+    }
 
     public Task CheckAdapterAsync(AdapterUpload upload) => validator.CheckAsync(upload);
 

@@ -84,6 +84,18 @@ public sealed class WarmAdapterCache(IOptions<WarmCacheOptions> options)
         }
     }
 
+    /// <summary>Takes the adapter out whatever its version (the store cannot say which is current); null when not held.</summary>
+    public (string Version, LoraAdapter Adapter)? TakeAny(string adapterId)
+    {
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(adapterId, out var node))
+                return null;
+            RemoveLocked(adapterId);
+            return (node.Value.Version, node.Value.Adapter);
+        }
+    }
+
     /// <summary>Drops an adapter unless the version held is <paramref name="keepVersion"/> (null drops any: it was deleted).</summary>
     public void Evict(string adapterId, string? keepVersion = null)
     {

@@ -30,8 +30,12 @@ public sealed class GridCluster : IAsyncLifetime
 
     public string StoreRoot => _storeRoot.FullName;
 
+    /// <summary>The store every silo shares: PEFT folders under <see cref="StoreRoot"/>, with faults on demand.</summary>
+    public FaultyAdapterStore Store { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
+        Store = new FaultyAdapterStore(new FileSystemAdapterStore(new FileSystemAdapterStoreOptions { Root = StoreRoot }));
         var builder = new InProcessTestClusterBuilder(4);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((silo, orleans) =>
@@ -39,7 +43,7 @@ public sealed class GridCluster : IAsyncLifetime
             orleans.AddSLoRAGrid(engine => TinyModel.Apply(engine, enabled: silo.SiloName != GatewaySiloName));
             orleans.ConfigureGridPlacement(ConfigureFastPlacement);
             orleans.Services.RemoveAll<IAdapterStore>();
-            orleans.Services.AddSingleton<IAdapterStore>(new FaultyAdapterStore(new FileSystemAdapterStore(new FileSystemAdapterStoreOptions { Root = StoreRoot })));
+            orleans.Services.AddSingleton<IAdapterStore>(Store);
             // Until LoraAdapter.Load lands in the engine (the folders are real PEFT folders); delete this line to test with the real reader.
             orleans.UseSyntheticAdapterWeights();
         });

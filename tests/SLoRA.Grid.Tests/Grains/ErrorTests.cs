@@ -69,6 +69,30 @@ public sealed class ErrorTests(GridCluster grid)
     }
 
     [Fact]
+    public async Task Registering_while_the_store_is_unreachable_is_a_clear_error()
+    {
+        using var _ = grid.Store.Cut("err-store-down");
+
+        await Assert.ThrowsAsync<AdapterStoreUnavailableException>(() => grid.RegisterAsync("err-store-down"));
+    }
+
+    [Fact]
+    public async Task A_warm_adapter_is_served_while_the_store_is_unreachable()
+    {
+        var silo = grid.GpuSilos[0];
+        await grid.RegisterAsync("err-warm-fallback");
+        await grid.LoadOnAsync("err-warm-fallback", silo);
+        await grid.Client.UnloadAdapterAsync("err-warm-fallback");
+        await GridCluster.WaitUntilAsync(() => !grid.Engine(silo).HasAdapter("err-warm-fallback"), TimeSpan.FromSeconds(10), "the adapter to deactivate");
+        using var _ = grid.Store.Cut("err-warm-fallback");
+
+        var info = await grid.LoadOnAsync("err-warm-fallback", silo);
+
+        Assert.True(info.FromWarmCache);
+        Assert.NotEmpty((await grid.Client.GenerateToEndAsync("err-warm-fallback", Short)).TokenIds);
+    }
+
+    [Fact]
     public async Task Bad_sampling_parameters_name_the_parameter()
     {
         await grid.RegisterAsync("err-sampling");
