@@ -60,7 +60,7 @@ internal sealed class AdapterCatalogGrain(
         return existed;
     }
 
-    /// <summary>Checks the upload on this silo when it runs an engine, else on a GPU silo from the placement view.</summary>
+    /// <summary>Checks the upload on this silo when it runs an engine, else on an active GPU silo from the placement view.</summary>
     private async Task CheckFitsAsync(AdapterUpload upload)
     {
         if (host.HasEngine)
@@ -68,23 +68,33 @@ internal sealed class AdapterCatalogGrain(
             await validator.CheckAsync(upload);
             return;
         }
-        var gpus = view.Snapshot();
-        if (gpus.Count == 0)
+        var active = ActiveSilos().ToHashSet();
+        var gpus = view.Snapshot().Select(c => c.Silo).Where(active.Contains).OrderBy(_ => Random.Shared.Next()).ToList();
+        foreach (var silo in gpus)
         {
-            logger.LogWarning("No GPU silo known to check adapter {AdapterId}; it is stored unchecked", upload.AdapterId);
-            return;
+            try
+            {
+                await GrainFactory.GetGrain<IGpuSiloGrain>(GpuSiloKeys.For(silo)).CheckAdapterAsync(upload);
+                return;
+            }
+            catch (Exception e) when (e is not GridException)
+            {
+                // That silo is leaving or unreachable: ask the next one.
+                logger.LogDebug("Silo {Silo} could not check adapter {AdapterId}: {Error}", silo, upload.AdapterId, e.Message);
+            }
         }
-        var silo = gpus[Random.Shared.Next(gpus.Count)].Silo;
-        await GrainFactory.GetGrain<IGpuSiloGrain>(GpuSiloKeys.For(silo)).CheckAdapterAsync(upload);
+        logger.LogWarning("No GPU silo could check adapter {AdapterId}; it is stored unchecked", upload.AdapterId);
     }
+
+    private IEnumerable<SiloAddress> ActiveSilos() =>
+        membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress);
 
     private async Task AnnounceAsync(AdapterCatalogEvent change)
     {
         var streams = this.GetStreamProvider(GridNames.StreamProvider);
-        var silos = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress);
         try
         {
-            await Task.WhenAll(silos.Select(s =>
+            await Task.WhenAll(ActiveSilos().Select(s =>
                 streams.GetStream<AdapterCatalogEvent>(StreamId.Create(GridNames.AdapterCatalogNamespace, GpuSiloKeys.For(s))).OnNextAsync(change)));
         }
         catch (Exception e)

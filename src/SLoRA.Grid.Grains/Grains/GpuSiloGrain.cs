@@ -30,11 +30,22 @@ internal sealed class GpuSiloGrain(
     IClusterMembershipService membership, IOptions<GridPlacementOptions> options, ILogger<GpuSiloGrain> logger) : Grain, IGpuSiloGrain, IStreamSubscriptionObserver
 {
     private IStreamProvider _streams = null!;
+    private bool _orphan;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (this.GetPrimaryKeyString() != GpuSiloKeys.For(local.Silo))
-            throw new InvalidOperationException($"GPU silo grain {this.GetPrimaryKeyString()} was activated on {local.Silo}.");
+        {
+            // The silo this grain stands for has left the cluster (see SiloPinnedPlacementDirector).
+            _orphan = true;
+            logger.LogDebug("Absorbing events queued for departed silo {Key}", this.GetPrimaryKeyString());
+            this.RegisterGrainTimer(_ =>
+            {
+                this.DeactivateOnIdle();
+                return Task.CompletedTask;
+            }, new GrainTimerCreationOptions(TimeSpan.FromMinutes(1), Timeout.InfiniteTimeSpan));
+            return Task.CompletedTask;
+        }
         _streams = this.GetStreamProvider(GridNames.StreamProvider);
         var period = options.Value.HeartbeatPeriod;
         this.RegisterGrainTimer(PublishHeartbeatAsync, new GrainTimerCreationOptions(TimeSpan.Zero, period) { Interleave = true, KeepAlive = true });
@@ -43,11 +54,12 @@ internal sealed class GpuSiloGrain(
 
     public Task StartAsync() => Task.CompletedTask;
 
-    public Task<GpuSiloStatus> GetStatusAsync() => Task.FromResult(local.Capture());
+    public Task<GpuSiloStatus> GetStatusAsync() =>
+        Task.FromResult(_orphan ? GpuSiloStatus.Gateway(GpuSiloKeys.TryParse(this.GetPrimaryKeyString())!, 0) : local.Capture());
 
     public async IAsyncEnumerable<TokenChunk> GenerateAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var engine = host.Engine ?? throw new NoGpuSiloAvailableException($"{local.Silo} runs no engine; ask a GPU silo for the base model.");
+        var engine = (_orphan ? null : host.Engine) ?? throw new NoGpuSiloAvailableException($"{local.Silo} runs no engine; ask a GPU silo for the base model.");
         await foreach (var chunk in EngineGeneration.StreamAsync(engine, request, adapterId: null, options.Value.OverloadRetryAfter, cancellationToken))
             yield return chunk;
     }
@@ -59,10 +71,10 @@ internal sealed class GpuSiloGrain(
         switch (handleFactory.StreamId.GetNamespace())
         {
             case GridNames.GpuStatusNamespace:
-                await handleFactory.Create<GpuSiloStatus>().ResumeAsync(OnHeartbeatAsync);
+                await handleFactory.Create<GpuSiloStatus>().ResumeAsync(_orphan ? Drop : OnHeartbeatAsync);
                 break;
             case GridNames.AdapterCatalogNamespace:
-                await handleFactory.Create<AdapterCatalogEvent>().ResumeAsync(OnCatalogEventAsync);
+                await handleFactory.Create<AdapterCatalogEvent>().ResumeAsync(_orphan ? Drop : OnCatalogEventAsync);
                 break;
         }
     }
@@ -86,6 +98,8 @@ internal sealed class GpuSiloGrain(
             logger.LogWarning("Heartbeat from {Silo} was not delivered everywhere: {Error}", local.Silo, e.Message);
         }
     }
+
+    private static Task Drop<T>(T item, StreamSequenceToken? token) => Task.CompletedTask;
 
     private Task OnHeartbeatAsync(GpuSiloStatus status, StreamSequenceToken? token)
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
 using Orleans.TestingHost;
 using SLoRA.Engine.Serving;
@@ -37,9 +38,12 @@ public sealed class GridCluster : IAsyncLifetime
     {
         Store = new FaultyAdapterStore(new FileSystemAdapterStore(new FileSystemAdapterStoreOptions { Root = StoreRoot }));
         var builder = new InProcessTestClusterBuilder(4);
-        builder.Options.ConfigureFileLogging = false;
+        builder.Options.ConfigureFileLogging = Environment.GetEnvironmentVariable("SLORA_TEST_LOGS") == "1";
+        var warnings = Environment.GetEnvironmentVariable("SLORA_TEST_WARNINGS");
         builder.ConfigureSilo((silo, orleans) =>
         {
+            if (warnings is { Length: > 0 })
+                orleans.Services.AddLogging(logging => logging.AddProvider(new WarningFileLogger(Path.Combine(warnings, silo.SiloName + ".log"))));
             orleans.AddSLoRAGrid(engine => TinyModel.Apply(engine, enabled: silo.SiloName != GatewaySiloName));
             orleans.ConfigureGridPlacement(ConfigureFastPlacement);
             orleans.Services.RemoveAll<IAdapterStore>();

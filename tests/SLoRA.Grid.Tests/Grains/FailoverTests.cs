@@ -25,4 +25,32 @@ public sealed class FailoverTests(GridCluster grid)
         Assert.NotEqual(extra.SiloAddress, second.Silo);
         Assert.Contains(second.Silo, grid.GpuSilos);
     }
+
+    [Fact]
+    public async Task Events_for_a_departed_silo_do_not_stall_the_streams_of_the_others()
+    {
+        var extra = await grid.Cluster.StartAdditionalSiloAsync();
+        await grid.WaitForViewsAsync(what: "the new silo's heartbeats");
+        await grid.Cluster.StopSiloAsync(extra);
+
+        // Heartbeats still reach every silo, and a catalog change reaches every GPU silo.
+        await grid.WaitForViewsAsync(what: "heartbeats after the silo left");
+        var adapters = new List<(string Id, SiloAddress Silo)>();
+        foreach (var silo in grid.GpuSilos)
+        {
+            var id = $"failover-events-{adapters.Count}";
+            await grid.RegisterAsync(id, rank: 4);
+            await grid.LoadOnAsync(id, silo);
+            adapters.Add((id, silo));
+        }
+        var versions = new Dictionary<string, string>();
+        foreach (var (id, _) in adapters)
+            versions[id] = (await grid.RegisterAsync(id, rank: 8)).Version;
+
+        foreach (var (id, silo) in adapters)
+        {
+            await GridCluster.WaitUntilAsync(() => grid.Service<SLoRA.Grid.Hosting.ActiveAdapterRegistry>(silo).VersionOf(id) == versions[id],
+                TimeSpan.FromSeconds(10), $"{id} to reload on {silo}");
+        }
+    }
 }
