@@ -20,8 +20,8 @@ namespace SLoRA.Grid.Grains;
 /// </summary>
 [AdapterPlacement, Reentrant]
 internal sealed class AdapterGrain(
-    GpuEngineHost host, AdapterFetcher fetcher, WarmAdapterCache warm, ActiveAdapterRegistry active, LocalGpuStatus local, GpuStatusView view,
-    MigrationGate migrationGate, IOptions<GridPlacementOptions> options, ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
+    GpuEngineHost host, AdapterFetcher fetcher, WarmAdapterCache warm, ActiveAdapterRegistry active, LocalGpuStatus local,
+    MigrationAdvisor migration, IOptions<GridPlacementOptions> options, ILogger<AdapterGrain> logger) : Grain, IAdapterGrain
 {
     private readonly SemaphoreSlim _loadLock = new(1, 1);
     private LoadedAdapter? _loaded;
@@ -145,6 +145,10 @@ internal sealed class AdapterGrain(
         {
             throw new AdapterRejectedException(AdapterId, e.Message);
         }
+        catch (ObjectDisposedException)
+        {
+            throw new GridOverloadedException("this silo is shutting down; retry.", options.Value.OverloadRetryAfter);
+        }
     }
 
     /// <summary>
@@ -193,27 +197,15 @@ internal sealed class AdapterGrain(
     }
 
     /// <summary>
-    /// On an overloaded silo, an idle adapter moves to the GPU silo with the most headroom, when
-    /// that one has clearly more (one adapter per silo per cooldown). Busy adapters stay until
-    /// their streams end, so that no accepted request is cut.
+    /// On an overloaded silo, an idle adapter moves to a GPU silo with clearly more headroom.
+    /// Busy adapters stay until their streams end, so that no accepted request is cut.
     /// </summary>
     private Task CheckOverloadAsync(CancellationToken cancellationToken)
     {
-        if (_loaded is null || _inFlight > 0)
+        if (_loaded is null || _inFlight > 0 || migration.AdviseMove() is not { } target)
             return Task.CompletedTask;
-        var o = options.Value;
-        var self = local.Capture();
-        if (!self.Overloaded)
-            return Task.CompletedTask;
-        double selfScore = Headroom.Score(new PlacementCandidate(self, 0), o);
-        var roomier = view.Snapshot()
-            .Where(c => !c.Silo.Equals(self.Silo) && !c.Status.Overloaded && Headroom.Score(c, o) >= selfScore + o.MigrationMinGain)
-            .ToList();
-        if (Headroom.Best(roomier, o) is not { } target || !migrationGate.TryEnter())
-            return Task.CompletedTask;
-        logger.LogInformation("Adapter {AdapterId} leaves overloaded {Silo} ({Waiting} waiting, {Free:P0} free) for {Target}",
-            AdapterId, self.Silo, self.Waiting, self.FreeFraction, target.Silo);
-        RequestContext.Set(IPlacementDirector.PlacementHintKey, target.Silo);
+        logger.LogInformation("Adapter {AdapterId} leaves overloaded {Silo} for {Target}", AdapterId, local.Silo, target);
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, target);
         this.MigrateOnIdle();
         RequestContext.Remove(IPlacementDirector.PlacementHintKey);
         return Task.CompletedTask;

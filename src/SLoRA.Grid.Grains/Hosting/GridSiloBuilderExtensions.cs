@@ -37,7 +37,7 @@ public static class GridSiloBuilderExtensions
         services.TryAddSingleton<WarmAdapterCache>();
         services.TryAddSingleton<GpuStatusView>();
         services.TryAddSingleton<LocalGpuStatus>();
-        services.TryAddSingleton<MigrationGate>();
+        services.TryAddSingleton<MigrationAdvisor>();
         services.TryAddSingleton<AdapterFetcher>();
         services.TryAddSingleton<AdapterValidator>();
         services.TryAddSingleton<ActiveAdapterRegistry>();

@@ -50,19 +50,3 @@ public sealed class LocalGpuStatus(GpuEngineHost host, WarmAdapterCache warm, IL
         return status with { Overloaded = Headroom.IsOverloaded(status, options.Value) };
     }
 }
-
-/// <summary>Lets one adapter at a time leave this silo: at most one migration per <see cref="GridPlacementOptions.MigrationCooldown"/>.</summary>
-public sealed class MigrationGate(TimeProvider time, IOptions<GridPlacementOptions> options)
-{
-    private long _lastTicks = long.MinValue;
-
-    /// <summary>True (and the gate closes for a cooldown) when no adapter left within the cooldown.</summary>
-    public bool TryEnter()
-    {
-        long now = time.GetTimestamp();
-        long last = Volatile.Read(ref _lastTicks);
-        if (last != long.MinValue && time.GetElapsedTime(last, now) < options.Value.MigrationCooldown)
-            return false;
-        return Interlocked.CompareExchange(ref _lastTicks, now, last) == last;
-    }
-}
