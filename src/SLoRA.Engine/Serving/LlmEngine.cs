@@ -206,11 +206,6 @@ public sealed class LlmEngine : IAsyncDisposable
         if (request.PromptTokens is { } ids)
         {
             prompt = [.. ids];
-            foreach (int id in prompt)
-            {
-                if ((uint)id >= (uint)Config.VocabSize)
-                    throw new ArgumentException($"prompt token id {id} is outside the vocabulary [0, {Config.VocabSize}).", "prompt");
-            }
         }
         else if (request.Prompt is { } text)
         {
@@ -224,6 +219,12 @@ public sealed class LlmEngine : IAsyncDisposable
         }
         if (prompt.Length == 0)
             throw new ArgumentException("the prompt is empty.", "prompt");
+        foreach (int id in prompt)
+        {
+            // Also for text: a tokenizer with a larger vocabulary than the model must not reach a kernel.
+            if ((uint)id >= (uint)Config.VocabSize)
+                throw new ArgumentException($"prompt token id {id} is outside the model's vocabulary [0, {Config.VocabSize}).", "prompt");
+        }
         if (prompt.Length >= Config.MaxPositionEmbeddings)
             throw new ArgumentException($"the prompt has {prompt.Length} tokens; the model's context (max_position_embeddings) is {Config.MaxPositionEmbeddings}, and at least one new token must fit.", "prompt");
         return prompt;

@@ -1,0 +1,87 @@
+using System.Runtime.CompilerServices;
+using SLoRA.Engine.Serving;
+using SLoRA.Grid.Errors;
+using SLoRA.Grid.Generation;
+
+namespace SLoRA.Grid.Grains;
+
+/// <summary>Runs a wire request on an engine and streams wire chunks, turning engine errors into the grid's.</summary>
+internal static class EngineGeneration
+{
+    /// <summary>
+    /// Streams <paramref name="request"/> on <paramref name="engine"/> with <paramref name="adapterId"/>
+    /// (null: the base model). Cancelling, or disposing the stream early, cancels the engine request.
+    /// </summary>
+    public static async IAsyncEnumerable<TokenChunk> StreamAsync(
+        LlmEngine engine, GenerateRequest? request, string? adapterId, TimeSpan retryAfter,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (request is null)
+            throw new InvalidGenerationRequestException("request", "a generation request is required.");
+        request = TokenizeChecked(engine, request);
+        IAsyncEnumerator<SLoRA.Engine.Generation.TokenChunk> tokens;
+        try
+        {
+            tokens = engine.Generate(request.ToEngine(adapterId), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Translate(e, adapterId, retryAfter);
+        }
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await tokens.MoveNextAsync();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw Translate(e, adapterId, retryAfter);
+                }
+                if (!more)
+                    break;
+                yield return tokens.Current.ToWire();
+            }
+        }
+        finally
+        {
+            await tokens.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Tokenizes a text prompt here and checks every id against the model's vocabulary: a tokenizer
+    /// that does not match the model (a synthetic model with a small vocabulary, a wrong
+    /// tokenizer file) must be a clear error, never an out-of-range read in a kernel.
+    /// </summary>
+    private static GenerateRequest TokenizeChecked(LlmEngine engine, GenerateRequest request)
+    {
+        if (request.PromptTokens is not null || request.Prompt is not { } text || engine.Tokenizer is not { } tokenizer)
+            return request;
+        var ids = tokenizer.Encode(text, addBos: tokenizer.BosTokenId is not null);
+        int vocab = engine.Config.VocabSize;
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)vocab)
+                throw new InvalidGenerationRequestException("prompt",
+                    $"the prompt's text gives token id {id}, outside this model's vocabulary of {vocab}: the model's tokenizer does not match it; send token ids.");
+        }
+        return request with { PromptTokens = ids };
+    }
+
+    /// <summary>The grid error a caller sees for an engine exception.</summary>
+    public static GridException Translate(Exception e, string? adapterId, TimeSpan retryAfter) => e switch
+    {
+        GridException grid => grid,
+        UnknownAdapterException u => new AdapterNotFoundException(adapterId ?? u.AdapterId),
+        EngineOverloadedException => new GridOverloadedException(e.Message, retryAfter),
+        ArgumentException a => new InvalidGenerationRequestException(a.ParamName ?? "request", a.Message),
+        ObjectDisposedException => new GridOverloadedException("this silo is shutting down; retry.", retryAfter),
+        // The engine fails a request it cannot fit in the page pool right now.
+        InvalidOperationException => new GridOverloadedException(e.Message, retryAfter),
+        _ => new GridException($"generation failed for '{adapterId ?? "the base model"}': {e.Message}"),
+    };
+}
