@@ -56,6 +56,8 @@ public static class LoadTestCommand
                     return await ReplayAsync(CommandLine.Parse(args, ReplayKeys), stdout, stderr).ConfigureAwait(false);
                 case "trace":
                     return WriteTrace(CommandLine.Parse(args, TraceKeys), stdout);
+                case "table":
+                    return await TableCommand.RunAsync(CommandLine.Parse(args, TableCommand.Keys), stdout, stderr).ConfigureAwait(false);
                 default:
                     stderr.WriteLine(Usage);
                     return command is "help" or "--help" or "-h" ? 0 : 2;

@@ -37,6 +37,12 @@ public sealed class LoraAdapter
     /// <summary>Elements of all A and B factors.</summary>
     public long ParameterCount { get; }
 
+    /// <summary>
+    /// The same weights under another id, sharing the host arrays (benchmarks register thousands of
+    /// synthetic adapters this way; the engine still treats each as its own adapter).
+    /// </summary>
+    public LoraAdapter WithId(string id) => new(id, Config, BaseConfig, Modules);
+
     /// <summary>Host bytes of all factors (fp16).</summary>
     public long Bytes => ParameterCount * sizeof(ushort);
 
