@@ -39,6 +39,10 @@ internal readonly struct LoraLayout(int numLayers, int sliceElements, int module
     }
 
     public int EntryIndex(int slot, int layer, int module) => (slot * NumLayers + layer) * ModulesPerLayer + module;
+
+    /// <summary>Pool offset where the layer slice of the adapter's <paramref name="pageIndex"/>-th page starts.</summary>
+    public long SliceBase(ArrayView<int> pageLists, int slot, int layer, long pageIndex) =>
+        ((long)pageLists[(long)slot * MaxPagesPerAdapter + pageIndex] * NumLayers + layer) * SliceElements;
 }
 
 /// <summary>The per-launch description of a group of modules that share one input (q/k/v, o, gate/up, down).</summary>
@@ -153,11 +157,10 @@ internal sealed class LoraKernels(Accelerator accelerator)
         // Walk Bᵀ's column o down the rank rows through the pages: a division only when a row
         // lands on a later page, not per element.
         int slice = layout.SliceElements;
-        long pageListBase = (long)slot * layout.MaxPagesPerAdapter;
         long element = (long)e.BStart + o;
         long pageIndex = element / slice;
         long pageStart = pageIndex * slice;
-        long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+        long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
         float sum = 0f;
         for (int j = 0; j < e.Rank; j++)
         {
@@ -165,7 +168,7 @@ internal sealed class LoraKernels(Accelerator accelerator)
             {
                 pageIndex = element / slice;
                 pageStart = pageIndex * slice;
-                pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+                pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
             }
             sum += a.Shrunk[shrunk + j] * (float)a.Pool[pageBase + (element - pageStart)];
             element += outFeatures;

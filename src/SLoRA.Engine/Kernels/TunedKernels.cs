@@ -179,7 +179,6 @@ internal sealed class TunedKernels
         long row = (long)e.AStart + (long)j * n;
         long xRow = (long)m * n;
         int slice = layout.SliceElements;
-        long pageListBase = (long)slot * layout.MaxPagesPerAdapter;
         float sum = 0f;
         if (vectorized == 1)
         {
@@ -190,14 +189,14 @@ internal sealed class TunedKernels
             long element = row + 8 * Warp.LaneIdx;
             long pageIndex = element / slice;
             long pageStart = pageIndex * slice;
-            long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+            long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
             for (int k = 8 * Warp.LaneIdx; k < n; k += 8 * Warp.WarpSize)
             {
                 if (element >= pageStart + slice)
                 {
                     pageIndex = element / slice;
                     pageStart = pageIndex * slice;
-                    pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+                    pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
                 }
                 sum += pool8[(pageBase + (element - pageStart)) / 8].Dot(x8[(xRow + k) / 8]);
                 element += 8 * Warp.WarpSize;
@@ -209,14 +208,14 @@ internal sealed class TunedKernels
             long element = row + Warp.LaneIdx;
             long pageIndex = element / slice;
             long pageStart = pageIndex * slice;
-            long pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+            long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
             for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
             {
                 while (element >= pageStart + slice)
                 {
                     pageIndex++;
                     pageStart += slice;
-                    pageBase = ((long)a.PageLists[pageListBase + pageIndex] * layout.NumLayers + layer) * slice;
+                    pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
                 }
                 sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
                 element += Warp.WarpSize;

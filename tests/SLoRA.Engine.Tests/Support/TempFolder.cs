@@ -1,7 +1,7 @@
-namespace SLoRA.Engine.Tests.Model;
+namespace SLoRA.Engine.Tests.Support;
 
 /// <summary>A fresh directory under the temp path, deleted with everything in it on dispose.</summary>
-internal sealed class TempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
     public TempFolder()
     {
@@ -13,11 +13,21 @@ internal sealed class TempFolder : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    public TempFolder Write(string name, string content)
+    {
+        System.IO.File.WriteAllText(File(name), content);
+        return this;
+    }
+
+    public TempFolder Write(string name, byte[] content)
+    {
+        System.IO.File.WriteAllBytes(File(name), content);
+        return this;
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(Path))
-        {
             Directory.Delete(Path, recursive: true);
-        }
     }
 }
