@@ -25,6 +25,9 @@ public sealed record EngineStats(int Running, int Waiting, int PagesTotal, int P
     /// <summary>Context tokens (KV entries) those steps attended over, summed.</summary>
     public long DecodeContextTokens { get; init; }
 
+    /// <summary>Tokens generated per second over the last second or so of work.</summary>
+    public double TokensPerSecond { get; init; }
+
     /// <summary>Adapters loaded ahead of need.</summary>
     public long AdapterPrefetches { get; init; }
 }

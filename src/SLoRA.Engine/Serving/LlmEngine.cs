@@ -550,6 +550,22 @@ public sealed class LlmEngine : IAsyncDisposable
         _active.Remove(active.Sequence);
     }
 
+    private double _rateWindowStart, _rate;
+    private long _rateWindowTokens;
+
+    /// <summary>Generated tokens per second, measured over windows of at least one second.</summary>
+    private double TokenRate(long generated)
+    {
+        double now = _clock.Elapsed.TotalSeconds;
+        if (now - _rateWindowStart >= 1.0)
+        {
+            _rate = (generated - _rateWindowTokens) / (now - _rateWindowStart);
+            _rateWindowStart = now;
+            _rateWindowTokens = generated;
+        }
+        return _rate;
+    }
+
     private void PublishStats(long steps, long generated, int lastBatch, int lastAdapters)
     {
         var pages = _runner!.Pages;
@@ -561,6 +577,7 @@ public sealed class LlmEngine : IAsyncDisposable
             DecodeSeconds = _decodeSeconds,
             DecodeContextTokens = _decodeContextTokens,
             AdapterPrefetches = _runner.Adapters.Prefetches,
+            TokensPerSecond = TokenRate(generated),
         });
     }
 

@@ -152,3 +152,29 @@ public sealed class PagePoolFreeTests
         Assert.Throws<InvalidOperationException>(() => pool.Free([pages[2]]));
     }
 }
+
+public sealed class PagePoolAllocationTests
+{
+    [Fact]
+    public void Allocating_and_freeing_pages_allocates_no_managed_memory()
+    {
+        var pool = new SLoRA.Engine.Memory.PagePool(4096);
+        var pages = new int[64];
+        var tooMany = new int[5000];
+        // Warm up (JIT), then measure a long run of step-like operations.
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(pool.TryAllocate(SLoRA.Engine.Memory.PageKind.KvCache, pages));
+            pool.Free(pages);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            Assert.True(pool.TryAllocate(i % 2 == 0 ? SLoRA.Engine.Memory.PageKind.KvCache : SLoRA.Engine.Memory.PageKind.Adapter, pages));
+            Assert.False(pool.TryAllocate(SLoRA.Engine.Memory.PageKind.KvCache, tooMany));
+            pool.Free(pages);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+}
