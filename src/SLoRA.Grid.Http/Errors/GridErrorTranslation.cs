@@ -17,7 +17,7 @@ public static class GridErrorTranslation
         return e switch
         {
             ApiException api => api,
-            AdapterNotFoundException => ApiException.ModelNotFound(model),
+            AdapterNotFoundException => ApiException.ModelNotFound(model, Rename("model", paramNames) ?? "model"),
             InvalidGenerationRequestException bad => ApiException.BadRequest(bad.Message, Rename(bad.Parameter, paramNames)),
             AdapterRejectedException rejected => new ApiException(StatusCodes.Status422UnprocessableEntity, rejected.Message, "invalid_request_error", "model", "adapter_rejected"),
             GridOverloadedException overloaded => new ApiException(StatusCodes.Status429TooManyRequests, overloaded.Message, "rate_limit_error", null, "overloaded")
@@ -26,7 +26,7 @@ public static class GridErrorTranslation
             },
             AdapterStoreUnavailableException or NoGpuSiloAvailableException => Unavailable(e.Message, retry),
             // The silo serving the request left or timed out: the next call goes to a new activation.
-            SiloUnavailableException or OrleansMessageRejectionException or TimeoutException => Unavailable($"the grid could not serve the request now: {e.Message}", retry),
+            SiloUnavailableException or OrleansMessageRejectionException or EnumerationAbortedException or TimeoutException => Unavailable($"the grid could not serve the request now: {e.Message}", retry),
             GridException => new ApiException(StatusCodes.Status500InternalServerError, e.Message, "server_error", null, "generation_failed"),
             _ => null,
         };

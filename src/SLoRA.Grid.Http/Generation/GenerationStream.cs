@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Orleans.Runtime;
 using SLoRA.Grid.Client;
+using SLoRA.Grid.Errors;
 using SLoRA.Grid.Generation;
 using SLoRA.Grid.Http.Errors;
 using SLoRA.Grid.Http.Metrics;
@@ -15,6 +17,7 @@ namespace SLoRA.Grid.Http.Generation;
 /// </summary>
 public sealed class GenerationStream : IAsyncDisposable
 {
+    private readonly SLoRAGridClient _grid;
     private readonly IAsyncEnumerator<TokenChunk> _tokens;
     private readonly GridHttpMetrics _metrics;
     private readonly string _endpoint;
@@ -23,8 +26,9 @@ public sealed class GenerationStream : IAsyncDisposable
     private int _status = StatusCodes.Status200OK;
     private bool _disposed;
 
-    private GenerationStream(ModelTarget target, IAsyncEnumerator<TokenChunk> tokens, GridHttpMetrics metrics, string endpoint, Stopwatch clock)
+    private GenerationStream(SLoRAGridClient grid, ModelTarget target, IAsyncEnumerator<TokenChunk> tokens, GridHttpMetrics metrics, string endpoint, Stopwatch clock)
     {
+        _grid = grid;
         Target = target;
         _tokens = tokens;
         _metrics = metrics;
@@ -54,30 +58,67 @@ public sealed class GenerationStream : IAsyncDisposable
     {
         var clock = Stopwatch.StartNew();
         metrics.Started();
-        IAsyncEnumerator<TokenChunk>? tokens = null;
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            var source = target.AdapterId is { } id ? grid.GenerateAsync(id, request, cancellationToken) : grid.GenerateBaseAsync(request, cancellationToken);
-            tokens = source.GetAsyncEnumerator(cancellationToken);
-            var stream = new GenerationStream(target, tokens, metrics, endpoint, clock);
-            if (await tokens.MoveNextAsync())
-                stream.Accept(tokens.Current);
-            else
-                stream._pending = null;
-            return stream;
-        }
-        catch (Exception e)
-        {
-            if (tokens is not null)
-                await DisposeQuietlyAsync(tokens);
-            var error = e is OperationCanceledException ? null : GridErrorTranslation.Translate(e, target.Model, paramNames, retryAfter);
-            int status = error?.Status ?? (e is OperationCanceledException ? 499 : StatusCodes.Status500InternalServerError);
-            metrics.Finished(target.Model, endpoint, status, clock.Elapsed, 0, 0);
-            if (error is null)
-                throw;
-            throw error;
+            IAsyncEnumerator<TokenChunk>? tokens = null;
+            try
+            {
+                var source = target.AdapterId is { } id ? grid.GenerateAsync(id, request, cancellationToken) : grid.GenerateBaseAsync(request, cancellationToken);
+                tokens = source.GetAsyncEnumerator(cancellationToken);
+                var stream = new GenerationStream(grid, target, tokens, metrics, endpoint, clock);
+                if (await tokens.MoveNextAsync())
+                    stream.Accept(tokens.Current);
+                return stream;
+            }
+            catch (Exception e)
+            {
+                if (tokens is not null)
+                    await DisposeQuietlyAsync(tokens);
+                if (e is EnumerationAbortedException)
+                {
+                    e = await ExplainAbortAsync(grid, target, e);
+                    if (e is EnumerationAbortedException && attempt < MaxAttempts)
+                    {
+                        // The grain left (unloaded, migrated, or failed to load and deactivated) before
+                        // its first token: nothing was generated, so the request goes to the next activation.
+                        await Task.Delay(RetryDelay * attempt, cancellationToken);
+                        continue;
+                    }
+                }
+                var error = e is OperationCanceledException ? null : GridErrorTranslation.Translate(e, target.Model, paramNames, retryAfter);
+                int status = error?.Status ?? (e is OperationCanceledException ? 499 : StatusCodes.Status500InternalServerError);
+                metrics.Finished(target.Model, endpoint, status, clock.Elapsed, 0, 0);
+                if (error is null)
+                    throw;
+                throw error;
+            }
         }
     }
+
+    /// <summary>Whether the target still exists (the base model always does).</summary>
+    private static async Task<bool> ExistsAsync(SLoRAGridClient grid, ModelTarget target) =>
+        target.AdapterId is not { } id || await grid.GetAdapterAsync(id) is not null;
+
+    /// <summary>
+    /// An adapter grain's stream ended because the grain left: when the adapter was deleted, say
+    /// so (404); otherwise it is a transient fault (503).
+    /// </summary>
+    private static async Task<Exception> ExplainAbortAsync(SLoRAGridClient grid, ModelTarget target, Exception aborted)
+    {
+        try
+        {
+            return await ExistsAsync(grid, target) ? aborted : new AdapterNotFoundException(target.AdapterId!);
+        }
+        catch (Exception)
+        {
+            return aborted;
+        }
+    }
+
+    /// <summary>How many times a request is sent when its grain leaves before the first token.</summary>
+    private const int MaxAttempts = 4;
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(50);
 
     private void Accept(TokenChunk chunk)
     {
@@ -109,6 +150,8 @@ public sealed class GenerationStream : IAsyncDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                if (e is EnumerationAbortedException)
+                    e = await ExplainAbortAsync(_grid, Target, e);
                 var error = GridErrorTranslation.Translate(e, Target.Model) ??
                     new ApiException(StatusCodes.Status500InternalServerError, $"generation failed: {e.Message}", "server_error", null, "generation_failed");
                 _status = error.Status;

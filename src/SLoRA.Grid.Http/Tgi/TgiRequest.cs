@@ -36,6 +36,7 @@ public sealed record TgiRequest(ModelTarget Target, GenerateRequest Request, boo
         ["top_k"] = "parameters.top_k",
         ["stop"] = "parameters.stop_sequences",
         ["prompt"] = "inputs",
+        ["model"] = "lora_dir",
     };
 
     private static readonly JsonElement NoParameters = JsonDocument.Parse("{}").RootElement.Clone();

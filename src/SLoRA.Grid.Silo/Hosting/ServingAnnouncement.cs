@@ -4,9 +4,23 @@ using SLoRA.Grid.Http.Generation;
 
 namespace SLoRA.Grid.Silo.Hosting;
 
-/// <summary>Says on the console, once everything has started, where the API listens and how to call it.</summary>
+/// <summary>Where the silo's HTTP facade listens, and saying so on the console.</summary>
 public static class ServingAnnouncement
 {
+    /// <summary>The address used when none is configured: loopback only, as the embedded default needs no API key.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8000";
+
+    /// <summary>
+    /// Listens on <see cref="DefaultUrl"/> unless an address is configured (--urls,
+    /// ASPNETCORE_URLS, URLS or the "Urls" setting).
+    /// </summary>
+    public static WebApplicationBuilder UseDefaultUrl(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        return builder;
+    }
+
     /// <summary>Prints the listening URLs and a sample request when the application has started.</summary>
     public static WebApplication AnnounceWhenServing(this WebApplication app)
     {
