@@ -36,9 +36,18 @@ internal sealed class SampleAdapterWriter(GridSiloSettings settings, ILogger<Sam
             var targets = Targets[i % Targets.Length];
             int rank = Math.Min(8 << (i % 3), settings.Engine.MaxLoraRank);
             var folder = Path.Combine(root, id);
-            var staging = Path.Combine(root, ".staging", id);
+            var staging = Path.Combine(root, ".staging", $"{id}.{Guid.NewGuid():N}");
             LoraAdapter.Synthetic(model, id, rank, targets, seed: i + 1).Save(staging);
-            Directory.Move(staging, folder);
+            try
+            {
+                Directory.Move(staging, folder);
+            }
+            catch (IOException) when (Directory.Exists(folder))
+            {
+                // Another silo sharing this folder wrote it first.
+                Directory.Delete(staging, recursive: true);
+                continue;
+            }
             logger.LogInformation("Sample adapter {Index}/{Count}: {Id} (rank {Rank} on {Targets}) written to {Folder}",
                 i + 1, settings.SampleAdapters, id, rank, string.Join(", ", targets), folder);
         }
