@@ -16,6 +16,7 @@ public static class LoadTestCommand
         usage:
           slora-loadtest replay [workload options] [--model tiny|llama7b|<hf folder>] [--accelerator auto|cpu|cuda]
                                 [--time-scale X] [--slo SECONDS] [--pages N] [--max-waiting N] [--model-seed S] [--out DIR]
+          slora-loadtest replay [workload options] --target URL[,URL...] [--time-scale X] [--slo SECONDS] [--out DIR]
           slora-loadtest trace  [workload options] [--vocab N] [--out DIR]
         workload options (S-LoRA benchmarks/trace.py; defaults from --setting):
           --setting S1|S2      adapter ranks: S1 = {8}, S2 = {64,32,16,8} round-robin (default S1)
@@ -35,12 +36,15 @@ public static class LoadTestCommand
           --pages N            KV/adapter page pool size; 0 lets the engine size it (0)
           --max-waiting N      engine queue limit; beyond it requests fail as overloaded (1024)
           --model-seed S       seed of the synthetic weights (1)
+          --target URLS        replay over HTTP against running silos instead (their facades, e.g.
+                               http://127.0.0.1:8000): S-LoRA's /generate_stream, requests sent round-robin,
+                               missing workload adapters uploaded first, pages read from each silo's /metrics
         replay writes report.json, requests.csv and replay.svg into --out (default out/loadtest);
         lengths that cannot fit the model's context or the page pool are clamped, and the report says so.
         """;
 
     private static readonly HashSet<string> WorkloadKeys = ["setting", "adapters", "alpha", "rate", "cv", "duration", "requests", "input", "output", "seed", "out"];
-    private static readonly HashSet<string> ReplayKeys = [.. WorkloadKeys, "model", "accelerator", "time-scale", "slo", "pages", "max-waiting", "model-seed"];
+    private static readonly HashSet<string> ReplayKeys = [.. WorkloadKeys, "model", "accelerator", "time-scale", "slo", "pages", "max-waiting", "model-seed", "target"];
     private static readonly HashSet<string> TraceKeys = [.. WorkloadKeys, "vocab"];
 
     /// <summary>Runs the command in <paramref name="args"/>; returns the process exit code.</summary>
@@ -96,13 +100,6 @@ public static class LoadTestCommand
     private static async Task<int> ReplayAsync(CommandLine line, TextWriter stdout, TextWriter stderr)
     {
         var spec = ParseSpec(line);
-        var model = ModelChoice.Parse(line.Get("model", "tiny"), line.GetInt("model-seed", 1));
-        var engineOptions = new EngineOptions
-        {
-            Accelerator = line.Get("accelerator", AcceleratorPreference.Auto, s => Enum.Parse<AcceleratorPreference>(s, ignoreCase: true)),
-            Runner = new ModelRunnerOptions { NumPages = line.GetInt("pages", 0) },
-            MaxWaitingRequests = line.GetInt("max-waiting", new EngineOptions().MaxWaitingRequests),
-        };
         var replayOptions = new ReplayOptions
         {
             TimeScale = line.GetDouble("time-scale", 1),
@@ -111,7 +108,32 @@ public static class LoadTestCommand
         };
         replayOptions.Validate();
         string outDir = line.Get("out", Path.Combine("out", "loadtest"));
+        if (line.Has("target"))
+        {
+            if (new[] { "model", "accelerator", "pages", "max-waiting", "model-seed" }.FirstOrDefault(line.Has) is { } engineOption)
+                throw new FormatException($"--{engineOption} configures an in-process engine; with --target the silos' own settings apply.");
+            var urls = line.Get("target", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
+                    : throw new FormatException($"--target: '{u}' is not an http(s) URL.")).ToList();
+            stderr.WriteLine($"[connect] {string.Join(", ", urls)}");
+            await using var http = await HttpTarget.ConnectAsync(urls).ConfigureAwait(false);
+            await http.WarmUpAsync().ConfigureAwait(false);
+            await http.RegisterAdaptersAsync(spec, stderr.WriteLine).ConfigureAwait(false);
+            stderr.WriteLine($"[ready] {http.Description}");
+            // Every request must fit the context and, alone, the smallest silo's pool beside its adapter.
+            int adapterPages = WorkloadGenerator.Adapters(spec).Select(a => AdapterPages(http.Config, a.Rank)).DefaultIfEmpty(0).Max();
+            int pool = http.SmallestPool();
+            int limit = pool > 0 ? Math.Min(http.Config.MaxPositionEmbeddings, pool - adapterPages) : http.Config.MaxPositionEmbeddings;
+            return await RunAsync(http, http.Config.VocabSize, limit, spec, replayOptions, outDir, stdout, stderr).ConfigureAwait(false);
+        }
 
+        var model = ModelChoice.Parse(line.Get("model", "tiny"), line.GetInt("model-seed", 1));
+        var engineOptions = new EngineOptions
+        {
+            Accelerator = line.Get("accelerator", AcceleratorPreference.Auto, s => Enum.Parse<AcceleratorPreference>(s, ignoreCase: true)),
+            Runner = new ModelRunnerOptions { NumPages = line.GetInt("pages", 0) },
+            MaxWaitingRequests = line.GetInt("max-waiting", new EngineOptions().MaxWaitingRequests),
+        };
         stderr.WriteLine($"[load] {model.Name}");
         await using var engine = await LlmEngine.StartAsync(model.Source, engineOptions, new Progress<string>(m => stderr.WriteLine($"[load] {m}")))
             .ConfigureAwait(false);
@@ -121,16 +143,35 @@ public static class LoadTestCommand
         stderr.WriteLine($"[ready] {target.Description}");
 
         // Every request must fit the context and, alone, the KV pool (the engine refuses it otherwise).
+        int maxAdapterPages = WorkloadGenerator.Adapters(spec).Select(a => engine.AdapterPages(a.Id)).DefaultIfEmpty(0).Max();
+        int engineLimit = Math.Min(engine.Config.MaxPositionEmbeddings, target.Snapshot().PagesTotal - maxAdapterPages);
+        return await RunAsync(target, engine.Config.VocabSize, engineLimit, spec, replayOptions, outDir, stdout, stderr).ConfigureAwait(false);
+    }
+
+    /// <summary>Pages a synthetic adapter of <paramref name="rank"/> on q, k, v and o takes (the engine's packing: A and Bᵀ rows over 2·kv_dim-wide page slices).</summary>
+    private static int AdapterPages(SLoRA.Engine.Model.LlamaConfig config, int rank)
+    {
+        long perLayer = 0;
+        foreach (var module in (string[])["q_proj", "k_proj", "v_proj", "o_proj"])
+        {
+            var shape = SLoRA.Engine.Model.WeightNames.ProjectionShape(config, module);
+            perLayer += (long)rank * (shape[0] + shape[1]) + 16; // each matrix starts 8-aligned
+        }
+        return (int)((perLayer + 2 * config.KvDim - 1) / (2 * config.KvDim));
+    }
+
+    /// <summary>Fits the workload to <paramref name="limit"/> tokens a request, replays it against <paramref name="target"/> and writes the report.</summary>
+    private static async Task<int> RunAsync(ITraceTarget target, int vocabSize, int limit, WorkloadSpec spec, ReplayOptions replayOptions,
+        string outDir, TextWriter stdout, TextWriter stderr)
+    {
         var notes = new List<string>();
-        int adapterPages = WorkloadGenerator.Adapters(spec).Select(a => engine.AdapterPages(a.Id)).DefaultIfEmpty(0).Max();
-        int limit = Math.Min(engine.Config.MaxPositionEmbeddings, target.Snapshot().PagesTotal - adapterPages);
         spec = spec.FitTo(limit, out var note);
         if (note is not null)
         {
             notes.Add(note);
             stderr.WriteLine($"[workload] {note}");
         }
-        var trace = WorkloadGenerator.Generate(spec, engine.Config.VocabSize);
+        var trace = WorkloadGenerator.Generate(spec, vocabSize);
         stderr.WriteLine($"[workload] {trace.Count} requests over {(trace.Count > 0 ? trace[^1].ArrivalSeconds : 0):F1} s: {spec}");
 
         using var cancel = new CancellationTokenSource();

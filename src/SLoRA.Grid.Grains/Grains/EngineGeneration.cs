@@ -19,6 +19,7 @@ internal static class EngineGeneration
         if (request is null)
             throw new InvalidGenerationRequestException("request", "a generation request is required.");
         request = TokenizeChecked(engine, request);
+        int? promptTokens = request.PromptTokens?.Count;
         IAsyncEnumerator<SLoRA.Engine.Generation.TokenChunk> tokens;
         try
         {
@@ -43,7 +44,14 @@ internal static class EngineGeneration
                 }
                 if (!more)
                     break;
-                yield return tokens.Current.ToWire();
+                var chunk = tokens.Current.ToWire();
+                if (promptTokens is { } count)
+                {
+                    // The first chunk says how long the prompt was, for usage counts.
+                    chunk = chunk with { PromptTokens = count };
+                    promptTokens = null;
+                }
+                yield return chunk;
             }
         }
         finally

@@ -43,7 +43,8 @@ public sealed class GpuEngineHost(IOptions<GpuEngineOptions> options, ILogger<Gp
         var o = options.Value;
         var source = o.ModelFolder is { } folder ? ModelSource.Folder(folder) : ModelSource.Synthetic(o.SyntheticModel, o.SyntheticSeed);
         logger.LogInformation("Starting the engine: {Model} ({Source})", o.ModelName, o.ModelFolder ?? o.SyntheticModel.ToString());
-        var progress = new Progress<string>(line => logger.LogDebug("engine: {Line}", line));
+        // Loading a real model takes a while: its progress goes to the console (Information).
+        var progress = new Progress<string>(line => logger.LogInformation("Engine: {Line}", line));
         var engine = await LlmEngine.StartAsync(source, o.Engine, progress).ConfigureAwait(false);
         logger.LogInformation("Engine ready on {Device}", engine.DeviceDescription);
         return engine;

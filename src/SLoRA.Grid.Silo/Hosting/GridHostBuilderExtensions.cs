@@ -25,6 +25,7 @@ public static class GridHostBuilderExtensions
         builder.Services.AddSingleton(settings);
 
         // Registered before the silo's own hosted service: hosted services start in order and stop in reverse.
+        builder.Services.AddHostedService<SampleAdapterWriter>();
         builder.Services.TryAddSingleton<GpuEngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GpuEngineHost>());
 

@@ -60,7 +60,7 @@ public sealed class GridSiloSettings
     public AdapterStoreKind AdapterStore { get; set; } = AdapterStoreKind.FileSystem;
 
     /// <summary>Root folder of the file-system store.</summary>
-    public string AdapterRoot { get; set; } = "adapters";
+    public string AdapterRoot { get; set; } = "data/adapters";
 
     /// <summary>Blob container of the blob store.</summary>
     public string BlobContainer { get; set; } = "adapters";
@@ -70,6 +70,12 @@ public sealed class GridSiloSettings
 
     /// <summary>Peft reads adapter_model.safetensors; Synthetic makes dummy weights of the configured shape (benchmarks).</summary>
     public AdapterWeightsKind AdapterWeights { get; set; } = AdapterWeightsKind.Peft;
+
+    /// <summary>
+    /// Sample adapters written on first run (file-system store, synthetic demo model, no adapter
+    /// under <see cref="AdapterRoot"/> yet), so that a fresh silo has adapters to call; 0 writes none.
+    /// </summary>
+    public int SampleAdapters { get; set; } = 3;
 
     /// <summary>The engine.</summary>
     public EngineSettings Engine { get; set; } = new();
@@ -82,6 +88,8 @@ public sealed class GridSiloSettings
             if (port is < 1 or > 65535)
                 throw new ArgumentOutOfRangeException(name, port, "must be a TCP port");
         }
+        if (SampleAdapters is < 0 or > 100)
+            throw new ArgumentOutOfRangeException(nameof(SampleAdapters), SampleAdapters, "must be in [0, 100]");
         if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId))
             throw new ArgumentException("ClusterId and ServiceId must not be empty.");
         if ((Clustering == ClusteringMode.AzureTable || AdapterStore == AdapterStoreKind.Blob) && string.IsNullOrWhiteSpace(StorageConnectionString))

@@ -25,6 +25,8 @@ internal sealed class SiloProcess : IDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "SLoRA.Grid.Silo.dll"));
         start.Environment["DOTNET_NOLOGO"] = "1";
+        // Each silo's HTTP facade on a port of its own (the default, 8000, is taken by the first).
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["SLoRA__Grid__SiloPort"] = $"{SiloPort}";
         start.Environment["SLoRA__Grid__GatewayPort"] = $"{GatewayPort}";
         foreach (var (key, value) in settings)
