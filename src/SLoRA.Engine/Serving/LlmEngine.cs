@@ -27,9 +27,7 @@ public sealed class LlmEngine : IAsyncDisposable
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly List<ScheduledSequence> _stepList = [];
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
-    private double _prefillSecondsPerToken;
-    private long _decodeSteps, _decodeContextTokens;
-    private double _decodeSeconds;
+    private readonly EngineCounters _counters = new();
     private Thread? _thread;
     private volatile bool _stopping;
     private long _nextId;
@@ -295,134 +293,145 @@ public sealed class LlmEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>The step loop: take what arrived, schedule, run the batch, hand out the tokens.</summary>
     private void Loop()
     {
         var runner = _runner!;
-        var batch = new ForwardBatch(_options.Runner.MaxBatchTokens);
-        var logits = new float[_options.Runner.MaxLogitRows * Config.VocabSize];
-        var tokens = new int[_options.Runner.MaxBatchTokens];
-        var sampler = new Sampler();
-        var greedyTokens = new int[_options.Runner.MaxLogitRows];
-        var greedyLogprobs = new float[_options.Runner.MaxLogitRows];
-        long steps = 0, generated = 0;
-        int lastBatch = 0, lastAdapters = 0;
-
-        var cache = runner.Adapters;
+        var buffers = new StepBuffers(_options.Runner, Config.VocabSize);
         while (!_stopping)
         {
-            while (_commands.TryDequeue(out var command))
-                command();
-            while (_inbox.TryDequeue(out var incoming))
-            {
-                _active.Add(incoming.Sequence, incoming);
-                _scheduler.Add(incoming.Sequence);
-            }
-            foreach (var active in _active.Values)
-            {
-                if (active.CancelRequested)
-                    _cancelled.Add(active);
-            }
-            foreach (var active in _cancelled)
-                Finish(active, FinishReason.Cancelled, -1, "");
-            _cancelled.Clear();
-
-            IReadOnlyList<ScheduledSequence> plan = _active.Count == 0 ? Array.Empty<ScheduledSequence>()
-                : _scheduler.Schedule(runner.Pages.FreeCount + cache.EvictablePages, cache,
-                    new SchedulerClock(_clock.Elapsed.TotalSeconds, _prefillSecondsPerToken));
-            foreach (var s in _scheduler.Aborted)
-            {
-                Interlocked.Decrement(ref _queued);
-                Finish(_active[s], FinishReason.DeadlineExceeded, -1, "");
-            }
-            PublishStats(steps, generated, lastBatch, lastAdapters);
+            TakeCommandsAndRequests();
+            var plan = Schedule(runner);
+            PublishStats();
             if (plan.Count == 0)
             {
                 _wake.Wait(_active.Count == 0 ? 200 : 5);
                 continue;
             }
-
             Admit(runner);
-            _stepList.Clear();
-            foreach (var item in plan)
-            {
-                if (item.Sequence.State == SequenceState.Running)
-                    _stepList.Add(item);
-            }
-
-            batch.Clear();
-            _stepAdapters.Clear();
-            foreach (var (s, n) in _stepList)
-            {
-                var adapter = _active[s].Adapter;
-                int slot = adapter is null ? -1 : cache.SlotOf(adapter.Key);
-                if (adapter is not null)
-                    _stepAdapters.Add(adapter.Key);
-                for (int i = 0; i < n; i++)
-                    tokens[i] = s.TokenAt(s.NumComputed + i);
-                bool completes = s.NumComputed + n == s.Length;
-                batch.AddSequence(s.Pages.AsSpan(0, s.NumComputed + n), tokens.AsSpan(0, n),
-                    completes ? LogitSelection.Last : LogitSelection.None, slot, adapter?.MaxRank ?? 0);
-            }
-
+            BuildBatch(runner, plan, buffers);
             Prefetch(runner);
-            bool greedy = true;
-            foreach (var (s, _) in _stepList)
-                greedy &= s.Sampling.Temperature == 0;
-            double started = _clock.Elapsed.TotalSeconds;
-            try
-            {
-                // All-greedy steps take only the chosen tokens back from the device, not the logits.
-                if (greedy)
-                    runner.ForwardGreedy(batch, greedyTokens, greedyLogprobs);
-                else
-                    runner.Forward(batch, logits);
-                double perToken = (_clock.Elapsed.TotalSeconds - started) / batch.NumTokens;
-                _prefillSecondsPerToken = _prefillSecondsPerToken == 0 ? perToken : 0.8 * _prefillSecondsPerToken + 0.2 * perToken;
-            }
-            catch (Exception e)
-            {
-                foreach (var (s, _) in _stepList.ToList())
-                    Fail(_active[s], e);
+            if (!Run(runner, buffers, out bool greedy))
                 continue;
-            }
-            steps++;
-            double elapsed = _clock.Elapsed.TotalSeconds - started;
-            if (batch.NumTokens == _stepList.Count)
-            {
-                _decodeSteps++;
-                _decodeSeconds += elapsed;
-                _decodeContextTokens += batch.PageListLength;
-            }
-            lastBatch = _stepList.Count;
-            lastAdapters = _stepAdapters.Count;
-
-            int row = 0;
-            foreach (var (s, n) in _stepList)
-            {
-                s.NumComputed += n;
-                if (s.NumComputed < s.Length)
-                    continue;
-                var active = _active[s];
-                int token;
-                float logprob;
-                if (greedy)
-                {
-                    token = greedyTokens[row];
-                    logprob = greedyLogprobs[row];
-                }
-                else
-                {
-                    token = sampler.Sample(logits.AsSpan(row * Config.VocabSize, Config.VocabSize), s.Sampling, ref active.Random, out logprob);
-                }
-                row++;
-                generated++;
-                OnToken(active, token, logprob);
-            }
-            foreach (var active in _finishedThisStep)
-                Release(active);
-            _finishedThisStep.Clear();
-            cache.EvictPending();
+            Postprocess(buffers, greedy);
+            runner.Adapters.EvictPending();
         }
+    }
+
+    private void TakeCommandsAndRequests()
+    {
+        while (_commands.TryDequeue(out var command))
+            command();
+        while (_inbox.TryDequeue(out var incoming))
+        {
+            _active.Add(incoming.Sequence, incoming);
+            _scheduler.Add(incoming.Sequence);
+        }
+        foreach (var active in _active.Values)
+        {
+            if (active.CancelRequested)
+                _cancelled.Add(active);
+        }
+        foreach (var active in _cancelled)
+            Finish(active, FinishReason.Cancelled, -1, "");
+        _cancelled.Clear();
+    }
+
+    private IReadOnlyList<ScheduledSequence> Schedule(ModelRunner runner)
+    {
+        if (_active.Count == 0)
+            return Array.Empty<ScheduledSequence>();
+        var cache = runner.Adapters;
+        var plan = _scheduler.Schedule(runner.Pages.FreeCount + cache.EvictablePages, cache,
+            new SchedulerClock(_clock.Elapsed.TotalSeconds, _counters.SecondsPerToken));
+        foreach (var s in _scheduler.Aborted)
+        {
+            Interlocked.Decrement(ref _queued);
+            Finish(_active[s], FinishReason.DeadlineExceeded, -1, "");
+        }
+        return plan;
+    }
+
+    /// <summary>The step's batch: each still-running sequence's new tokens, pages and adapter slot.</summary>
+    private void BuildBatch(ModelRunner runner, IReadOnlyList<ScheduledSequence> plan, StepBuffers buffers)
+    {
+        _stepList.Clear();
+        foreach (var item in plan)
+        {
+            if (item.Sequence.State == SequenceState.Running)
+                _stepList.Add(item);
+        }
+        var batch = buffers.Batch;
+        batch.Clear();
+        _stepAdapters.Clear();
+        foreach (var (s, n) in _stepList)
+        {
+            var adapter = _active[s].Adapter;
+            int slot = adapter is null ? -1 : runner.Adapters.SlotOf(adapter.Key);
+            if (adapter is not null)
+                _stepAdapters.Add(adapter.Key);
+            for (int i = 0; i < n; i++)
+                buffers.Tokens[i] = s.TokenAt(s.NumComputed + i);
+            bool completes = s.NumComputed + n == s.Length;
+            batch.AddSequence(s.Pages.AsSpan(0, s.NumComputed + n), buffers.Tokens.AsSpan(0, n),
+                completes ? LogitSelection.Last : LogitSelection.None, slot, adapter?.MaxRank ?? 0);
+        }
+    }
+
+    /// <summary>Runs the forward pass; on failure, fails the step's requests and returns false.</summary>
+    private bool Run(ModelRunner runner, StepBuffers buffers, out bool greedy)
+    {
+        greedy = true;
+        foreach (var (s, _) in _stepList)
+            greedy &= s.Sampling.Temperature == 0;
+        double started = _clock.Elapsed.TotalSeconds;
+        try
+        {
+            // All-greedy steps take only the chosen tokens back from the device, not the logits.
+            if (greedy)
+                runner.ForwardGreedy(buffers.Batch, buffers.GreedyTokens, buffers.GreedyLogprobs);
+            else
+                runner.Forward(buffers.Batch, buffers.Logits);
+        }
+        catch (Exception e)
+        {
+            foreach (var (s, _) in _stepList.ToList())
+                Fail(_active[s], e);
+            return false;
+        }
+        _counters.RecordStep(_clock.Elapsed.TotalSeconds - started, buffers.Batch.NumTokens, _stepList.Count,
+            _stepAdapters.Count, buffers.Batch.PageListLength);
+        return true;
+    }
+
+    /// <summary>Advances every sequence of the step; those whose tokens are all in the cache get their next token.</summary>
+    private void Postprocess(StepBuffers buffers, bool greedy)
+    {
+        int row = 0;
+        foreach (var (s, n) in _stepList)
+        {
+            s.NumComputed += n;
+            if (s.NumComputed < s.Length)
+                continue;
+            var active = _active[s];
+            int token;
+            float logprob;
+            if (greedy)
+            {
+                token = buffers.GreedyTokens[row];
+                logprob = buffers.GreedyLogprobs[row];
+            }
+            else
+            {
+                token = buffers.Sampler.Sample(buffers.Logits.AsSpan(row * Config.VocabSize, Config.VocabSize), s.Sampling, ref active.Random, out logprob);
+            }
+            row++;
+            _counters.RecordToken();
+            OnToken(active, token, logprob);
+        }
+        foreach (var active in _finishedThisStep)
+            Release(active);
+        _finishedThisStep.Clear();
     }
 
     private readonly HashSet<string> _stepAdapters = [];
@@ -550,34 +559,19 @@ public sealed class LlmEngine : IAsyncDisposable
         _active.Remove(active.Sequence);
     }
 
-    private double _rateWindowStart, _rate;
-    private long _rateWindowTokens;
-
-    /// <summary>Generated tokens per second, measured over windows of at least one second.</summary>
-    private double TokenRate(long generated)
-    {
-        double now = _clock.Elapsed.TotalSeconds;
-        if (now - _rateWindowStart >= 1.0)
-        {
-            _rate = (generated - _rateWindowTokens) / (now - _rateWindowStart);
-            _rateWindowStart = now;
-            _rateWindowTokens = generated;
-        }
-        return _rate;
-    }
-
-    private void PublishStats(long steps, long generated, int lastBatch, int lastAdapters)
+    private void PublishStats()
     {
         var pages = _runner!.Pages;
+        var c = _counters;
         Volatile.Write(ref _stats, new EngineStats(_scheduler.Running.Count, _scheduler.WaitingCount, pages.Capacity, pages.FreeCount,
-            pages.CountOf(PageKind.KvCache), pages.CountOf(PageKind.Adapter), steps, generated, lastBatch,
-            _adapters.Count, _runner.Adapters.ResidentCount, lastAdapters)
+            pages.CountOf(PageKind.KvCache), pages.CountOf(PageKind.Adapter), c.Steps, c.GeneratedTokens, c.LastBatchSize,
+            _adapters.Count, _runner.Adapters.ResidentCount, c.LastBatchAdapters)
         {
-            DecodeSteps = _decodeSteps,
-            DecodeSeconds = _decodeSeconds,
-            DecodeContextTokens = _decodeContextTokens,
+            DecodeSteps = c.DecodeSteps,
+            DecodeSeconds = c.DecodeSeconds,
+            DecodeContextTokens = c.DecodeContextTokens,
             AdapterPrefetches = _runner.Adapters.Prefetches,
-            TokensPerSecond = TokenRate(generated),
+            TokensPerSecond = c.TokenRate(_clock.Elapsed.TotalSeconds),
         });
     }
 
