@@ -174,6 +174,8 @@ public sealed class LlmEngine : IAsyncDisposable
         int adapterPages = adapter?.NumPages ?? 0;
         if (worstCase + adapterPages > _runner!.Pages.Capacity)
             throw new ArgumentException($"prompt + max_new_tokens = {worstCase} tokens{(adapterPages > 0 ? $" plus the adapter's {adapterPages} pages" : "")} exceeds the page pool's {_runner.Pages.Capacity} pages.", "max_new_tokens");
+        if (request.FirstTokenDeadline is { } d && d <= TimeSpan.Zero)
+            throw new ArgumentException($"first-token deadline must be positive, got {d}.", "deadline");
         if (Interlocked.Increment(ref _queued) > _options.MaxWaitingRequests)
         {
             Interlocked.Decrement(ref _queued);
@@ -181,11 +183,6 @@ public sealed class LlmEngine : IAsyncDisposable
         }
 
         double now = _clock.Elapsed.TotalSeconds;
-        if (request.FirstTokenDeadline is { } d && d <= TimeSpan.Zero)
-        {
-            Interlocked.Decrement(ref _queued);
-            throw new ArgumentException($"first-token deadline must be positive, got {d}.", "deadline");
-        }
         var sequence = new Sequence(Interlocked.Increment(ref _nextId), prompt, sampling, adapter?.Key)
         {
             ArrivalTime = now,
@@ -198,34 +195,46 @@ public sealed class LlmEngine : IAsyncDisposable
         return Read(active, cancellationToken);
     }
 
+    /// <summary>
+    /// Tokenizes a text prompt as the engine does for <see cref="Generate"/> (BOS when the model's
+    /// tokenizer adds one) and checks it: a tokenizer with more tokens than the model embeds must be
+    /// a clear error, never an out-of-range read in a kernel. Throws <see cref="ArgumentException"/>.
+    /// </summary>
+    public int[] TokenizePrompt(string text)
+    {
+        if (Tokenizer is null)
+            throw new ArgumentException("this model has no tokenizer; give the prompt as token ids.", "prompt");
+        int[] prompt = [.. Tokenizer.Encode(text, addBos: Tokenizer.BosTokenId is not null)];
+        CheckPrompt(prompt, fromText: true);
+        return prompt;
+    }
+
     private int[] ResolvePrompt(GenerationRequest request)
     {
-        int[] prompt;
         if (request.PromptTokens is { } ids)
         {
-            prompt = [.. ids];
+            int[] prompt = [.. ids];
+            CheckPrompt(prompt, fromText: false);
+            return prompt;
         }
-        else if (request.Prompt is { } text)
-        {
-            if (Tokenizer is null)
-                throw new ArgumentException("this model has no tokenizer; give the prompt as token ids.", "prompt");
-            prompt = [.. Tokenizer.Encode(text, addBos: Tokenizer.BosTokenId is not null)];
-        }
-        else
-        {
-            throw new ArgumentException("a prompt is required (text or token ids).", "prompt");
-        }
+        if (request.Prompt is { } text)
+            return TokenizePrompt(text);
+        throw new ArgumentException("a prompt is required (text or token ids).", "prompt");
+    }
+
+    private void CheckPrompt(int[] prompt, bool fromText)
+    {
         if (prompt.Length == 0)
             throw new ArgumentException("the prompt is empty.", "prompt");
         foreach (int id in prompt)
         {
-            // Also for text: a tokenizer with a larger vocabulary than the model must not reach a kernel.
             if ((uint)id >= (uint)Config.VocabSize)
-                throw new ArgumentException($"prompt token id {id} is outside the model's vocabulary [0, {Config.VocabSize}).", "prompt");
+                throw new ArgumentException(fromText
+                    ? $"the prompt's text gives token id {id}, outside this model's vocabulary of {Config.VocabSize}: the model's tokenizer does not match it; send token ids."
+                    : $"prompt token id {id} is outside the model's vocabulary [0, {Config.VocabSize}).", "prompt");
         }
         if (prompt.Length >= Config.MaxPositionEmbeddings)
             throw new ArgumentException($"the prompt has {prompt.Length} tokens; the model's context (max_position_embeddings) is {Config.MaxPositionEmbeddings}, and at least one new token must fit.", "prompt");
-        return prompt;
     }
 
     private async IAsyncEnumerable<TokenChunk> Read(ActiveRequest active, [EnumeratorCancellation] CancellationToken cancellationToken)

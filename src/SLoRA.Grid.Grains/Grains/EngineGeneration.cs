@@ -61,23 +61,22 @@ internal static class EngineGeneration
     }
 
     /// <summary>
-    /// Tokenizes a text prompt here and checks every id against the model's vocabulary: a tokenizer
-    /// that does not match the model (a synthetic model with a small vocabulary, a wrong
-    /// tokenizer file) must be a clear error, never an out-of-range read in a kernel.
+    /// Tokenizes a text prompt here, with the engine's own tokenizing and checks (so that the
+    /// chunks can carry the prompt's token count); the engine's ArgumentException becomes the
+    /// caller's InvalidGenerationRequestException.
     /// </summary>
     private static GenerateRequest TokenizeChecked(LlmEngine engine, GenerateRequest request)
     {
-        if (request.PromptTokens is not null || request.Prompt is not { } text || engine.Tokenizer is not { } tokenizer)
+        if (request.PromptTokens is not null || request.Prompt is not { } text || engine.Tokenizer is null)
             return request;
-        var ids = tokenizer.Encode(text, addBos: tokenizer.BosTokenId is not null);
-        int vocab = engine.Config.VocabSize;
-        foreach (int id in ids)
+        try
         {
-            if ((uint)id >= (uint)vocab)
-                throw new InvalidGenerationRequestException("prompt",
-                    $"the prompt's text gives token id {id}, outside this model's vocabulary of {vocab}: the model's tokenizer does not match it; send token ids.");
+            return request with { PromptTokens = engine.TokenizePrompt(text) };
         }
-        return request with { PromptTokens = ids };
+        catch (ArgumentException e)
+        {
+            throw new InvalidGenerationRequestException(e.ParamName ?? "prompt", e.Message);
+        }
     }
 
     /// <summary>The grid error a caller sees for an engine exception.</summary>
