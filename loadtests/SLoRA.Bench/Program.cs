@@ -9,8 +9,11 @@ using SLoRA.Engine.Serving;
 //             [--input 256] [--output 128] [--out <dir>] [--skip-offline] [--skip-kernels]
 // Writes bench.json and offline.svg into --out, and prints the tables.
 // slora-bench parity [auto|cuda|cpu]: the Hugging Face parity checks (tests/SLoRA.Parity).
+// slora-bench plot <bench.json> <out.svg> [peft.json]: the offline plot, with PEFT's figures when given.
 if (args.Length > 0 && args[0] == "parity")
     return await SLoRA.Parity.ParityCommand.RunAsync(args.Skip(1).ToArray());
+if (args.Length > 2 && args[0] == "plot")
+    return OfflinePlot.Write(args[1], args.Length > 3 ? args[3] : null, args[2]);
 var opts = args.Select((a, i) => (a, i)).Where(t => t.a.StartsWith("--")).ToDictionary(t => t.a[2..], t => t.i + 1 < args.Length && !args[t.i + 1].StartsWith("--") ? args[t.i + 1] : "true");
 string Get(string k, string d) => opts.TryGetValue(k, out var v) ? v : d;
 var accelerator = Enum.Parse<AcceleratorPreference>(Get("accelerator", "auto"), true);
@@ -54,9 +57,7 @@ if (Get("skip-offline", "false") != "true")
     await using var engine = await LlmEngine.StartAsync(ModelSource.Synthetic(config, seed: 1), engineOptions, new Progress<string>(Log));
     var offline = await OfflineBench.RunAsync(engine, batches, input, output, rank: 16, ["q_proj", "k_proj", "v_proj", "o_proj"], bandwidth, Log);
     report["offline"] = offline;
-    File.WriteAllText(Path.Combine(outDir, "offline.svg"), Svg.LineChart("Offline throughput (output tokens/s)", "requests in the batch", "tokens/s",
-        offline.GroupBy(r => r.Mode).Select(g => (g.Key == "lora" ? "SLoRA.Grid, one adapter per request" : "SLoRA.Grid, base model",
-            (IReadOnlyList<(double, double)>)g.Select(r => ((double)r.Batch, r.OutputTokensPerSecond)).ToList())).ToList()));
+    File.WriteAllText(Path.Combine(outDir, "offline.svg"), OfflinePlot.Svg(offline, peft: null));
     Console.WriteLine("| mode | batch | output tok/s | decode step ms | roofline ms | % of roofline |");
     Console.WriteLine("|---|---:|---:|---:|---:|---:|");
     foreach (var r in offline)

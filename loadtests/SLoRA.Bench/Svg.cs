@@ -8,7 +8,7 @@ public static class Svg
 {
     public static string LineChart(string title, string xLabel, string yLabel, IReadOnlyList<(string Name, IReadOnlyList<(double X, double Y)> Points)> series)
     {
-        const int width = 640, height = 400, left = 70, right = 150, top = 40, bottom = 50;
+        const int width = 760, height = 420, left = 70, right = 270, top = 40, bottom = 50;
         string[] colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
         var all = series.SelectMany(s => s.Points).ToList();
         double xMin = Math.Log2(all.Min(p => p.X)), xMax = Math.Log2(all.Max(p => p.X));
@@ -28,7 +28,7 @@ public static class Svg
         for (int i = 0; i <= 5; i++)
         {
             double y = yMax * i / 5;
-            sb.Append(c, $"<line x1=\"{left}\" y1=\"{Y(y):F1}\" x2=\"{width - right}\" y2=\"{Y(y):F1}\" stroke=\"#ddd\"/><text x=\"{left - 6}\" y=\"{Y(y) + 4:F1}\" text-anchor=\"end\">{y:G3}</text>\n");
+            sb.Append(c, $"<line x1=\"{left}\" y1=\"{Y(y):F1}\" x2=\"{width - right}\" y2=\"{Y(y):F1}\" stroke=\"#ddd\"/><text x=\"{left - 6}\" y=\"{Y(y) + 4:F1}\" text-anchor=\"end\">{(yMax >= 100 ? y.ToString("N0", c) : y.ToString("G3", c))}</text>\n");
         }
         sb.Append(c, $"<text x=\"{(left + width - right) / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{xLabel}</text>\n");
         sb.Append(c, $"<text transform=\"translate(18 {(top + height - bottom) / 2}) rotate(-90)\" text-anchor=\"middle\">{yLabel}</text>\n");
