@@ -32,8 +32,6 @@ internal sealed class FlashDecodeKernels
         shape.HeadDim % 8 == 0 && shape.HeadDim % _acc.WarpSize == 0 && shape.HeadDim / _acc.WarpSize <= TunedKernels.MaxDimsPerLane
         && shape.KvDim % 8 == 0 && shape.QkvWidth % 8 == 0;
 
-    /// <summary>Partial states one launch may need for <paramref name="items"/> (token, head) pairs.</summary>
-    public static long ScratchItems(int items, int maxSplits) => (long)items * maxSplits;
 
     /// <summary>How many splits the keys of each (token, head) get: enough warps to fill the GPU, no split shorter than a warp.</summary>
     public int Splits(int items, int maxKeys, int maxSplits)

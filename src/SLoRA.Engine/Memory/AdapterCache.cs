@@ -94,8 +94,6 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     /// <summary>Pages that evicting every adapter no running sequence uses would free.</summary>
     public int EvictablePages => _resident.Values.Where(r => r.Users == 0).Sum(r => r.Adapter.NumPages);
 
-    /// <summary>Ids of the resident adapters.</summary>
-    public IEnumerable<string> ResidentIds => _resident.Keys;
 
     /// <summary>
     /// Makes <paramref name="adapter"/> resident (copying it on the copy stream if it is not),
