@@ -38,6 +38,7 @@ public sealed class LlmEngine : IAsyncDisposable
     private ComputeDevice? _device;
     private ModelRunner? _runner;
     private Scheduler _scheduler = null!;
+    private RequestValidator _validator = null!;
 
     private LlmEngine(EngineOptions options) => _options = options;
 
@@ -159,21 +160,11 @@ public sealed class LlmEngine : IAsyncDisposable
     public IAsyncEnumerable<TokenChunk> Generate(GenerationRequest request, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_stopping, this);
-        var prompt = ResolvePrompt(request);
-        var sampling = request.Sampling;
-        sampling.Validate(Math.Max(1, Config.MaxPositionEmbeddings - prompt.Length));
-        if (sampling.StopStrings.Count > 0 && Tokenizer is null)
-            throw new ArgumentException("stop strings need a tokenizer; this model has none.", "stop");
         PackedAdapter? adapter = null;
         if (request.AdapterId is { } adapterId && !_adapters.TryGetValue(adapterId, out adapter))
             throw new UnknownAdapterException(adapterId);
-        // A request must fit the pool on its own (with its adapter), or it could never start.
-        int worstCase = prompt.Length + sampling.MaxNewTokens;
-        int adapterPages = adapter?.NumPages ?? 0;
-        if (worstCase + adapterPages > _runner!.Pages.Capacity)
-            throw new ArgumentException($"prompt + max_new_tokens = {worstCase} tokens{(adapterPages > 0 ? $" plus the adapter's {adapterPages} pages" : "")} exceeds the page pool's {_runner.Pages.Capacity} pages.", "max_new_tokens");
-        if (request.FirstTokenDeadline is { } d && d <= TimeSpan.Zero)
-            throw new ArgumentException($"first-token deadline must be positive, got {d}.", "deadline");
+        var prompt = _validator.Validate(request, adapter?.NumPages ?? 0);
+        var sampling = request.Sampling;
         if (Interlocked.Increment(ref _queued) > _options.MaxWaitingRequests)
         {
             Interlocked.Decrement(ref _queued);
@@ -198,42 +189,7 @@ public sealed class LlmEngine : IAsyncDisposable
     /// tokenizer adds one) and checks it: a tokenizer with more tokens than the model embeds must be
     /// a clear error, never an out-of-range read in a kernel. Throws <see cref="ArgumentException"/>.
     /// </summary>
-    public int[] TokenizePrompt(string text)
-    {
-        if (Tokenizer is null)
-            throw new ArgumentException("this model has no tokenizer; give the prompt as token ids.", "prompt");
-        int[] prompt = [.. Tokenizer.Encode(text, addBos: Tokenizer.BosTokenId is not null)];
-        CheckPrompt(prompt, fromText: true);
-        return prompt;
-    }
-
-    private int[] ResolvePrompt(GenerationRequest request)
-    {
-        if (request.PromptTokens is { } ids)
-        {
-            int[] prompt = [.. ids];
-            CheckPrompt(prompt, fromText: false);
-            return prompt;
-        }
-        if (request.Prompt is { } text)
-            return TokenizePrompt(text);
-        throw new ArgumentException("a prompt is required (text or token ids).", "prompt");
-    }
-
-    private void CheckPrompt(int[] prompt, bool fromText)
-    {
-        if (prompt.Length == 0)
-            throw new ArgumentException("the prompt is empty.", "prompt");
-        foreach (int id in prompt)
-        {
-            if ((uint)id >= (uint)Config.VocabSize)
-                throw new ArgumentException(fromText
-                    ? $"the prompt's text gives token id {id}, outside this model's vocabulary of {Config.VocabSize}: the model's tokenizer does not match it; send token ids."
-                    : $"prompt token id {id} is outside the model's vocabulary [0, {Config.VocabSize}).", "prompt");
-        }
-        if (prompt.Length >= Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"the prompt has {prompt.Length} tokens; the model's context (max_position_embeddings) is {Config.MaxPositionEmbeddings}, and at least one new token must fit.", "prompt");
-    }
+    public int[] TokenizePrompt(string text) => _validator.TokenizePrompt(text);
 
     private async IAsyncEnumerable<TokenChunk> Read(ActiveRequest active, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -271,6 +227,7 @@ public sealed class LlmEngine : IAsyncDisposable
             if (tokenizer?.EosTokenId is { } eos)
                 _eosIds.Add(eos);
             _runner = new ModelRunner(_device, weights, _options.Runner, progress);
+            _validator = new RequestValidator(Config, Tokenizer, _runner.Pages.Capacity);
             _scheduler = new Scheduler(_options.Scheduler with
             {
                 MaxBatchTokens = Math.Min(_options.Scheduler.MaxBatchTokens, _options.Runner.MaxBatchTokens),
