@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SLoRA.Engine.Model;
 
 namespace SLoRA.Engine.Adapters;
 
@@ -152,7 +153,7 @@ internal static class LoraAdapterConfigJson
 
         foreach (var (field, why) in UnsupportedWhenSet)
         {
-            if (fields.IsSet(field))
+            if (fields.IsPresent(field))
             {
                 throw fields.Error($"field '{field}' is {fields.Raw(field)}: {why}.");
             }
@@ -215,59 +216,22 @@ internal static class LoraAdapterConfigJson
         }
     }
 
-    /// <summary>Typed access to the fields of the config object; a null value counts as absent.</summary>
+    /// <summary>The shared typed fields, plus the shapes only adapter_config.json has.</summary>
     private sealed class Fields(JsonElement element, string adapterId, string source)
+        : JsonFields<AdapterLoadException>(element, problem => new AdapterLoadException(adapterId, source, problem))
     {
-        public int? Int(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
-                ? number
-                : throw Error($"field '{name}' must be an integer, found {value.GetRawText()}.");
-
-        public double? Number(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind == JsonValueKind.Number
-                ? value.GetDouble()
-                : throw Error($"field '{name}' must be a number, found {value.GetRawText()}.");
-
-        public bool? Bool(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind is JsonValueKind.True or JsonValueKind.False
-                ? value.GetBoolean()
-                : throw Error($"field '{name}' must be true or false, found {value.GetRawText()}.");
-
-        public string? String(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind == JsonValueKind.String
-                ? value.GetString()
-                : throw Error($"field '{name}' must be a string, found {value.GetRawText()}.");
-
-        public bool IsSet(string name) => Get(name) is not null;
-
         public bool IsNonEmptyList(string name) => Get(name) is { } value
             && (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() > 0);
-
-        /// <summary>The value as written in the file, for messages.</summary>
-        public string Raw(string name) => Get(name)?.GetRawText() ?? "null";
 
         /// <summary>A string (an expression, or "all-linear") or a list of strings.</summary>
         public LoraTargetModules? Selector(string name)
         {
             if (Get(name) is not { } value)
-            {
                 return null;
-            }
-
             if (value.ValueKind == JsonValueKind.String)
-            {
                 return LoraTargetModules.FromPattern(value.GetString()!);
-            }
-
             if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String))
-            {
                 return LoraTargetModules.FromNames(value.EnumerateArray().Select(item => item.GetString()!));
-            }
-
             throw Error($"field '{name}' must be a string or a list of strings, found {value.GetRawText()}.");
         }
 
@@ -275,42 +239,12 @@ internal static class LoraAdapterConfigJson
         public KeyValuePair<string, T>[] Map<T>(string name, Func<JsonElement, string, T> convert)
         {
             if (Get(name) is not { } value)
-            {
                 return [];
-            }
-
             if (value.ValueKind != JsonValueKind.Object)
-            {
                 throw Error($"field '{name}' must be an object, found {value.GetRawText()}.");
-            }
-
             return value.EnumerateObject()
                 .Select(entry => KeyValuePair.Create(entry.Name, convert(entry.Value, $"{name}['{entry.Name}']")))
                 .ToArray();
         }
-
-        public int[]? IntOrIntList(string name)
-        {
-            if (Get(name) is not { } value)
-            {
-                return null;
-            }
-
-            if (value.ValueKind != JsonValueKind.Array)
-            {
-                return [Int(name)!.Value];
-            }
-
-            return value.EnumerateArray()
-                .Select(item => item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var number)
-                    ? number
-                    : throw Error($"field '{name}' must be an integer or a list of integers, found {value.GetRawText()}."))
-                .ToArray();
-        }
-
-        public AdapterLoadException Error(string problem) => new(adapterId, source, problem);
-
-        private JsonElement? Get(string name) =>
-            element.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
     }
 }

@@ -31,7 +31,7 @@ internal static class LlamaConfigJson
                 throw new ModelLoadException($"{source}: config must be a JSON object, found {root.ValueKind}.");
             }
 
-            var fields = new Fields(root, source);
+            var fields = new JsonFields<ModelLoadException>(root, problem => new ModelLoadException($"{source}: {problem}"));
             RefuseUnsupported(fields);
             var config = Read(fields);
             config.Validate(source);
@@ -81,7 +81,7 @@ internal static class LlamaConfigJson
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
-    private static LlamaConfig Read(Fields fields)
+    private static LlamaConfig Read(JsonFields<ModelLoadException> fields)
     {
         var hidden = fields.RequiredInt("hidden_size");
         var heads = fields.RequiredInt("num_attention_heads");
@@ -105,16 +105,16 @@ internal static class LlamaConfigJson
             TieWordEmbeddings = fields.Bool("tie_word_embeddings") ?? false,
             MaxPositionEmbeddings = fields.Int("max_position_embeddings") ?? 2048,
             BosTokenId = fields.Int("bos_token_id"),
-            EosTokenIds = fields.IntOrIntList("eos_token_id"),
+            EosTokenIds = fields.IntOrIntList("eos_token_id") ?? [],
             TorchDtype = fields.String("torch_dtype") ?? fields.String("dtype"),
         };
     }
 
     /// <summary>Newer transformers write the base inside <c>rope_parameters</c> instead of <c>rope_theta</c>.</summary>
-    private static double? RopeTheta(Fields fields) =>
+    private static double? RopeTheta(JsonFields<ModelLoadException> fields) =>
         fields.Number("rope_theta") ?? (fields.Object("rope_parameters") is { } rope ? rope.Number("rope_theta") : null);
 
-    private static void RefuseUnsupported(Fields fields)
+    private static void RefuseUnsupported(JsonFields<ModelLoadException> fields)
     {
         if (fields.String("model_type") is { } modelType && modelType != "llama")
         {
@@ -169,67 +169,5 @@ internal static class LlamaConfigJson
         }
 
         writer.WriteEndArray();
-    }
-
-    /// <summary>Typed access to the fields of one JSON object; a JSON null counts as absent.</summary>
-    private sealed class Fields(JsonElement element, string source)
-    {
-        public bool IsPresent(string name) => Get(name) is not null;
-
-        public string Raw(string name) => Get(name)?.GetRawText() ?? "null";
-
-        public int RequiredInt(string name) => Int(name) ?? throw Error($"missing required field '{name}'.");
-
-        public int? Int(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
-                ? number
-                : throw Error($"field '{name}' must be an integer, found {value.GetRawText()}.");
-
-        public double? Number(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind == JsonValueKind.Number
-                ? value.GetDouble()
-                : throw Error($"field '{name}' must be a number, found {value.GetRawText()}.");
-
-        public bool? Bool(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind is JsonValueKind.True or JsonValueKind.False
-                ? value.GetBoolean()
-                : throw Error($"field '{name}' must be true or false, found {value.GetRawText()}.");
-
-        public string? String(string name) => Get(name) is not { } value
-            ? null
-            : value.ValueKind == JsonValueKind.String
-                ? value.GetString()
-                : throw Error($"field '{name}' must be a string, found {value.GetRawText()}.");
-
-        /// <summary>The nested object, or null when absent, null, or not an object (callers check).</summary>
-        public Fields? Object(string name) =>
-            Get(name) is { ValueKind: JsonValueKind.Object } value ? new Fields(value, $"{source}: {name}") : null;
-
-        public int[] IntOrIntList(string name)
-        {
-            if (Get(name) is not { } value)
-            {
-                return [];
-            }
-
-            if (value.ValueKind != JsonValueKind.Array)
-            {
-                return [Int(name)!.Value];
-            }
-
-            return value.EnumerateArray()
-                .Select(item => item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var id)
-                    ? id
-                    : throw Error($"field '{name}' must be an integer or a list of integers, found {value.GetRawText()}."))
-                .ToArray();
-        }
-
-        public ModelLoadException Error(string problem) => new($"{source}: {problem}");
-
-        private JsonElement? Get(string name) =>
-            element.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
     }
 }
