@@ -101,9 +101,8 @@ public sealed class ModelRunner : IDisposable
         _shrunk = Alloc<float>((long)t * 3 * _options.MaxLoraRank);
         if (_flash is not null)
         {
-            // Splits are chosen so that (tokens × heads × splits) is about what fills the GPU, so
-            // it never exceeds tokens × heads + SMs × 16 (see FlashDecodeKernels.Splits).
-            long states = (long)t * c.NumHeads + (long)_acc.NumMultiprocessors * 16;
+            // Splits are chosen so that (tokens × heads × splits) is about what fills the GPU (see FlashDecodeKernels.Splits).
+            long states = _flash.MaxStates((long)t * c.NumHeads);
             _flashScratch = new FlashScratch(Alloc<float>(states * c.HeadDim), Alloc<float>(states), Alloc<float>(states));
         }
         _argTokens = Alloc<int>(_options.MaxLogitRows);
@@ -260,7 +259,7 @@ public sealed class ModelRunner : IDisposable
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             Mark("rope + kv write");
             if (_flash is not null)
-                _flash.Launch(s, n, batch.MaxSequenceLength, attnArgs, _flashScratch, MaxSplits, _shape, l);
+                _flash.Launch(s, _identityRows, n, batch.MaxSequenceLength, attnArgs, _flashScratch, MaxSplits, _shape, l);
             else if (_tunedAttention)
                 _tuned!.Attention(s, n, attnArgs, _shape, l);
             else

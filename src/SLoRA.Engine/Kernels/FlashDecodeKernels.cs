@@ -6,43 +6,62 @@ namespace SLoRA.Engine.Kernels;
 
 /// <summary>
 /// Paged attention for GPUs in the flash-decoding style. The keys of each (token, head) are cut
-/// into splits, one warp per split, so that a small batch still fills the GPU; within a warp,
-/// each lane scores a different key (its K row read with 16-byte loads), so 32 keys are in
-/// flight at once, then the lanes switch to owning head dimensions and accumulate the 32 V rows
-/// with coalesced loads. A second kernel merges the splits' partial softmax states. Same
-/// function as <see cref="AttentionKernel"/>.
+/// into splits, one warp per split, so that a small batch still fills the GPU. Within a warp, a
+/// key's head-dimension row is read by hd/8 lanes with one 16-byte load each (a 128-dim fp16 row
+/// is 16 lanes × 16 bytes, one coalesced 256-byte read), so a warp covers 32·8/hd keys per load;
+/// each iteration issues four such loads for K and four for V before using any of them, so every
+/// lane has eight independent 16-byte loads in flight: what a memory-bound kernel needs to reach
+/// the bandwidth (the previous version's V loop walked keys one by one). Scores are reduced inside
+/// each key's lane group, the online softmax runs per iteration, and the lane groups' partial V
+/// sums are merged once at the end. A second kernel merges the splits' partial softmax states (when there
+/// is more than one split). Same function as <see cref="AttentionKernel"/>, for the tokens of a token list.
 /// </summary>
 internal sealed class FlashDecodeKernels
 {
     private const int WarpsPerGroup = 4;
+    /// <summary>Warps per multiprocessor the split count aims for (at most 64 fit on an H100/H200 SM).</summary>
+    private const int TargetWarpsPerSm = 32;
+    /// <summary>Keys per lane group per iteration (the loop is unrolled by hand this many times).</summary>
+    private const int Unroll = 4;
 
     private readonly Accelerator _acc;
-    private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, FlashScratch, AttentionShape, int, float, int, int, int> _partial;
-    private readonly Action<AcceleratorStream, Index1D, AttentionArgs, FlashScratch, AttentionShape, int> _combine;
+    private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, FlashScratch, ArrayView<int>, AttentionShape, int, float, int, int, int> _partial;
+    private readonly Action<AcceleratorStream, Index1D, AttentionArgs, FlashScratch, ArrayView<int>, AttentionShape, int> _combine;
 
     public FlashDecodeKernels(Accelerator accelerator)
     {
         _acc = accelerator;
-        _partial = accelerator.LoadKernel<AttentionArgs, FlashScratch, AttentionShape, int, float, int, int, int>(Partial);
-        _combine = accelerator.LoadAutoGroupedKernel<Index1D, AttentionArgs, FlashScratch, AttentionShape, int>(Combine);
+        _partial = accelerator.LoadKernel<AttentionArgs, FlashScratch, ArrayView<int>, AttentionShape, int, float, int, int, int>(Partial);
+        _combine = accelerator.LoadAutoGroupedKernel<Index1D, AttentionArgs, FlashScratch, ArrayView<int>, AttentionShape, int>(Combine);
     }
 
-    /// <summary>Head dimensions the kernels handle: multiples of 8 (16-byte K loads) and of the warp, at most 8 per lane.</summary>
-    public bool Supports(AttentionShape shape) =>
-        shape.HeadDim % 8 == 0 && shape.HeadDim % _acc.WarpSize == 0 && shape.HeadDim / _acc.WarpSize <= TunedKernels.MaxDimsPerLane
-        && shape.KvDim % 8 == 0 && shape.QkvWidth % 8 == 0;
+    /// <summary>
+    /// Head dimensions the kernels handle: a row is hd/8 16-byte chunks, one per lane of a lane
+    /// group, and the groups must tile the warp (hd/8 a power of two, at most the warp size).
+    /// </summary>
+    public bool Supports(AttentionShape shape)
+    {
+        int chunks = shape.HeadDim / 8;
+        return shape.HeadDim % 8 == 0 && chunks <= _acc.WarpSize && _acc.WarpSize % chunks == 0 && (chunks & (chunks - 1)) == 0
+            && shape.KvDim % 8 == 0 && shape.QkvWidth % 8 == 0;
+    }
 
+    /// <summary>Partial states the scratch must hold for <paramref name="items"/> (token, head) pairs: see <see cref="Splits"/>.</summary>
+    public long MaxStates(long items) => items + (long)_acc.NumMultiprocessors * TargetWarpsPerSm;
 
-    /// <summary>How many splits the keys of each (token, head) get: enough warps to fill the GPU, no split shorter than a warp.</summary>
+    /// <summary>How many splits the keys of each (token, head) get: enough warps to fill the GPU, no split shorter than a warp's worth of keys.</summary>
     public int Splits(int items, int maxKeys, int maxSplits)
     {
-        int wanted = (_acc.NumMultiprocessors * 16 + items - 1) / items;
+        int wanted = (_acc.NumMultiprocessors * TargetWarpsPerSm + items - 1) / items;
         int byLength = (maxKeys + _acc.WarpSize - 1) / _acc.WarpSize;
         return Math.Clamp(Math.Min(wanted, byLength), 1, maxSplits);
     }
 
-    /// <summary>Launches both kernels; <paramref name="splitsOverride"/> fixes the split count (tests).</summary>
-    public void Launch(AcceleratorStream stream, int numTokens, int maxKeys, AttentionArgs args, FlashScratch scratch, int maxSplits,
+    /// <summary>
+    /// Attention of the tokens <paramref name="tokenList"/>[0 .. <paramref name="numTokens"/>) (batch
+    /// token indices); <paramref name="splitsOverride"/> fixes the split count (tests).
+    /// </summary>
+    public void Launch(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, int maxKeys, AttentionArgs args, FlashScratch scratch, int maxSplits,
         AttentionShape shape, int layer, int? splitsOverride = null)
     {
         int items = numTokens * shape.NumHeads;
@@ -53,86 +72,116 @@ internal sealed class FlashDecodeKernels
         chunk = (chunk + _acc.WarpSize - 1) / _acc.WarpSize * _acc.WarpSize;
         int warps = Math.Max(1, Math.Min(WarpsPerGroup, _acc.MaxNumThreadsPerGroup / _acc.WarpSize));
         int total = items * splits;
-        _partial(stream, new KernelConfig((total + warps - 1) / warps, warps * _acc.WarpSize), args, scratch, shape, layer,
+        _partial(stream, new KernelConfig((total + warps - 1) / warps, warps * _acc.WarpSize), args, scratch, tokenList, shape, layer,
             1f / MathF.Sqrt(shape.HeadDim), splits, chunk, total);
-        _combine(stream, items * shape.HeadDim, args, scratch, shape, splits);
+        if (splits > 1)
+            _combine(stream, items * shape.HeadDim, args, scratch, tokenList, shape, splits);
     }
 
-    internal static void Partial(AttentionArgs a, FlashScratch scratch, AttentionShape shape, int layer, float scale, int splits, int chunk, int numItems)
+    internal static void Partial(AttentionArgs a, FlashScratch scratch, ArrayView<int> tokenList, AttentionShape shape, int layer, float scale,
+        int splits, int chunk, int numItems)
     {
         int item = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
         if (item >= numItems)
             return;
         int split = item % splits;
         int pair = item / splits;
-        int m = pair / shape.NumHeads;
-        int h = pair - m * shape.NumHeads;
+        int listIndex = pair / shape.NumHeads;
+        int h = pair - listIndex * shape.NumHeads;
+        int m = tokenList[listIndex];
         int hd = shape.HeadDim;
-        int lane = Warp.LaneIdx;
         int ws = Warp.WarpSize;
-        int perLane = hd / ws;
+        int lanesPerKey = hd / 8;
+        int keysPerLoad = ws / lanesPerKey;
+        int sub = Warp.LaneIdx / lanesPerKey;
+        int part = Warp.LaneIdx - sub * lanesPerKey;
         int kvHead = h / (shape.NumHeads / shape.NumKvHeads);
         int pageListStart = a.PageListStart[a.SeqOfToken[m]];
         int keys = a.Positions[m] + 1;
         int first = split * chunk;
         int end = Math.Min(keys, first + chunk);
 
-        long qRow = (long)m * shape.QkvWidth + (long)h * hd;
-        var q8 = a.Qkv.Cast<Float8>();
         var pool8 = a.Pool.Cast<Half8>();
-        var acc = LocalMemory.Allocate<float>(TunedKernels.MaxDimsPerLane);
-        for (int k = 0; k < perLane; k++)
-            acc[k] = 0f;
+        var q = a.Qkv.Cast<Float8>()[((long)m * shape.QkvWidth + (long)h * hd) / 8 + part].Scale(scale);
+        long inRow8 = (long)kvHead * lanesPerKey + part;
+        long kvDim8 = shape.KvDim / 8;
+        var acc = default(Float8);
         float max = float.NegativeInfinity;
         float sum = 0f;
 
-        for (int block = first; block < end; block += ws)
+        for (int block = first; block < end; block += Unroll * keysPerLoad)
         {
-            // Lanes as keys: each lane scores one key of the block.
-            int t = block + lane;
-            bool valid = t < end;
-            int page = valid ? a.PageLists[pageListStart + t] : 0;
-            float score = float.NegativeInfinity;
-            if (valid)
+            // Four keys per lane group, all eight loads issued before any is used.
+            int t0 = block + sub, t1 = t0 + keysPerLoad, t2 = t1 + keysPerLoad, t3 = t2 + keysPerLoad;
+            bool ok0 = t0 < end, ok1 = t1 < end, ok2 = t2 < end, ok3 = t3 < end;
+            Half8 k0 = default, k1 = default, k2 = default, k3 = default;
+            Half8 v0 = default, v1 = default, v2 = default, v3 = default;
+            if (ok0)
             {
-                long k8 = (shape.KeyOffset(page, layer) + (long)kvHead * hd) / 8;
-                float dot = 0f;
-                for (int c = 0; c < hd / 8; c++)
-                    dot += pool8[k8 + c].Dot(q8[qRow / 8 + c]);
-                score = dot * scale;
+                long o = shape.KeyOffset(a.PageLists[pageListStart + t0], layer) / 8 + inRow8;
+                k0 = pool8[o];
+                v0 = pool8[o + kvDim8];
             }
-            float blockMax = WarpMath.AllMax(score);
+            if (ok1)
+            {
+                long o = shape.KeyOffset(a.PageLists[pageListStart + t1], layer) / 8 + inRow8;
+                k1 = pool8[o];
+                v1 = pool8[o + kvDim8];
+            }
+            if (ok2)
+            {
+                long o = shape.KeyOffset(a.PageLists[pageListStart + t2], layer) / 8 + inRow8;
+                k2 = pool8[o];
+                v2 = pool8[o + kvDim8];
+            }
+            if (ok3)
+            {
+                long o = shape.KeyOffset(a.PageLists[pageListStart + t3], layer) / 8 + inRow8;
+                k3 = pool8[o];
+                v3 = pool8[o + kvDim8];
+            }
+            // Every lane takes part in every shuffle (invalid keys hold zeros and are masked after).
+            float s0 = WarpMath.XorSum(k0.Dot(q), lanesPerKey / 2, 1);
+            float s1 = WarpMath.XorSum(k1.Dot(q), lanesPerKey / 2, 1);
+            float s2 = WarpMath.XorSum(k2.Dot(q), lanesPerKey / 2, 1);
+            float s3 = WarpMath.XorSum(k3.Dot(q), lanesPerKey / 2, 1);
+            s0 = ok0 ? s0 : float.NegativeInfinity;
+            s1 = ok1 ? s1 : float.NegativeInfinity;
+            s2 = ok2 ? s2 : float.NegativeInfinity;
+            s3 = ok3 ? s3 : float.NegativeInfinity;
+            // Key t = block (group 0's first) is always valid, so the block maximum is finite.
+            float blockMax = WarpMath.XorMax(MathF.Max(MathF.Max(s0, s1), MathF.Max(s2, s3)), ws / 2, lanesPerKey);
             float newMax = MathF.Max(max, blockMax);
-            float p = valid ? MathF.Exp(score - newMax) : 0f;
             float correction = MathF.Exp(max - newMax);
-            sum = sum * correction + WarpMath.AllSum(p);
+            float p0 = ok0 ? MathF.Exp(s0 - newMax) : 0f;
+            float p1 = ok1 ? MathF.Exp(s1 - newMax) : 0f;
+            float p2 = ok2 ? MathF.Exp(s2 - newMax) : 0f;
+            float p3 = ok3 ? MathF.Exp(s3 - newMax) : 0f;
+            sum = sum * correction + WarpMath.XorSum(p0 + p1 + p2 + p3, ws / 2, lanesPerKey);
+            acc = acc.ScaleAdd(correction, p0, v0).Add(p1, v1).Add(p2, v2).Add(p3, v3);
             max = newMax;
-
-            // Lanes as dimensions: accumulate the block's V rows, each read by the whole warp.
-            for (int k = 0; k < perLane; k++)
-                acc[k] *= correction;
-            int count = Math.Min(ws, end - block);
-            for (int j = 0; j < count; j++)
-            {
-                float pj = Warp.Shuffle(p, j);
-                int pagej = Warp.Shuffle(page, j);
-                long v = shape.KeyOffset(pagej, layer) + shape.KvDim + (long)kvHead * hd + lane;
-                for (int k = 0; k < perLane; k++)
-                    acc[k] += pj * (float)a.Pool[v + k * ws];
-            }
         }
 
+        // Each lane group summed its own keys' V rows; add the groups together.
+        acc = WarpMath.XorSum(acc, ws / 2, lanesPerKey);
+        if (splits == 1)
+        {
+            // Nothing to merge: the output directly, without the combine launch.
+            if (sub == 0)
+                a.Output.Cast<Half8>()[((long)m * shape.NumHeads * hd + (long)h * hd) / 8 + part] = acc.ToHalf(1f / sum);
+            return;
+        }
         long state = (long)pair * splits + split;
-        for (int k = 0; k < perLane; k++)
-            scratch.Acc[state * hd + lane + k * ws] = acc[k];
-        if (lane == 0)
+        if (sub == 0)
+            scratch.Acc.Cast<Float8>()[state * lanesPerKey + part] = acc;
+        if (Warp.LaneIdx == 0)
         {
             scratch.Max[state] = max;
             scratch.Sum[state] = sum;
         }
     }
 
-    internal static void Combine(Index1D i, AttentionArgs a, FlashScratch scratch, AttentionShape shape, int splits)
+    internal static void Combine(Index1D i, AttentionArgs a, FlashScratch scratch, ArrayView<int> tokenList, AttentionShape shape, int splits)
     {
         int hd = shape.HeadDim;
         int pair = i / hd;
@@ -151,8 +200,9 @@ internal sealed class FlashDecodeKernels
             sum += w * scratch.Sum[first + s];
             value += w * scratch.Acc[(first + s) * hd + d];
         }
-        int m = pair / shape.NumHeads;
-        int h = pair - m * shape.NumHeads;
+        int listIndex = pair / shape.NumHeads;
+        int h = pair - listIndex * shape.NumHeads;
+        int m = tokenList[listIndex];
         a.Output[(long)m * shape.NumHeads * hd + (long)h * hd + d] = (Half)(value / sum);
     }
 }

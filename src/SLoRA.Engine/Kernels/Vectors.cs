@@ -23,4 +23,34 @@ internal struct Half8
 internal struct Float8
 {
     public float V0, V1, V2, V3, V4, V5, V6, V7;
+
+    /// <summary>this × <paramref name="scale"/> + <paramref name="p"/> × <paramref name="v"/>, element-wise.</summary>
+    public readonly Float8 ScaleAdd(float scale, float p, in Half8 v) => new()
+    {
+        V0 = V0 * scale + p * (float)v.V0, V1 = V1 * scale + p * (float)v.V1,
+        V2 = V2 * scale + p * (float)v.V2, V3 = V3 * scale + p * (float)v.V3,
+        V4 = V4 * scale + p * (float)v.V4, V5 = V5 * scale + p * (float)v.V5,
+        V6 = V6 * scale + p * (float)v.V6, V7 = V7 * scale + p * (float)v.V7,
+    };
+
+    /// <summary>this + <paramref name="p"/> × <paramref name="v"/>, element-wise.</summary>
+    public readonly Float8 Add(float p, in Half8 v) => new()
+    {
+        V0 = V0 + p * (float)v.V0, V1 = V1 + p * (float)v.V1, V2 = V2 + p * (float)v.V2, V3 = V3 + p * (float)v.V3,
+        V4 = V4 + p * (float)v.V4, V5 = V5 + p * (float)v.V5, V6 = V6 + p * (float)v.V6, V7 = V7 + p * (float)v.V7,
+    };
+
+    /// <summary>Every element times <paramref name="scale"/>, rounded to fp16.</summary>
+    public readonly Half8 ToHalf(float scale) => new()
+    {
+        V0 = (Half)(V0 * scale), V1 = (Half)(V1 * scale), V2 = (Half)(V2 * scale), V3 = (Half)(V3 * scale),
+        V4 = (Half)(V4 * scale), V5 = (Half)(V5 * scale), V6 = (Half)(V6 * scale), V7 = (Half)(V7 * scale),
+    };
+
+    /// <summary>Every element multiplied by <paramref name="scale"/>.</summary>
+    public readonly Float8 Scale(float scale) => new()
+    {
+        V0 = V0 * scale, V1 = V1 * scale, V2 = V2 * scale, V3 = V3 * scale,
+        V4 = V4 * scale, V5 = V5 * scale, V6 = V6 * scale, V7 = V7 * scale,
+    };
 }

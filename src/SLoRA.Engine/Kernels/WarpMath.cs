@@ -35,4 +35,37 @@ internal static class WarpMath
             value = MathF.Max(value, Warp.ShuffleXor(value, offset));
         return value;
     }
+
+    /// <summary>Sum over the lanes whose index differs from this lane's only in the bits of <paramref name="firstOffset"/> .. <paramref name="lastOffset"/> (powers of two, first ≥ last): a reduction inside aligned lane groups, or across them.</summary>
+    public static float XorSum(float value, int firstOffset, int lastOffset)
+    {
+        for (int offset = firstOffset; offset >= lastOffset && offset > 0; offset /= 2)
+            value += Warp.ShuffleXor(value, offset);
+        return value;
+    }
+
+    /// <summary>Like <see cref="XorSum(float, int, int)"/>, for the maximum.</summary>
+    public static float XorMax(float value, int firstOffset, int lastOffset)
+    {
+        for (int offset = firstOffset; offset >= lastOffset && offset > 0; offset /= 2)
+            value = MathF.Max(value, Warp.ShuffleXor(value, offset));
+        return value;
+    }
+
+    /// <summary><see cref="XorSum(float, int, int)"/> of each of eight values.</summary>
+    public static Float8 XorSum(Float8 v, int firstOffset, int lastOffset)
+    {
+        for (int offset = firstOffset; offset >= lastOffset && offset > 0; offset /= 2)
+        {
+            v.V0 += Warp.ShuffleXor(v.V0, offset);
+            v.V1 += Warp.ShuffleXor(v.V1, offset);
+            v.V2 += Warp.ShuffleXor(v.V2, offset);
+            v.V3 += Warp.ShuffleXor(v.V3, offset);
+            v.V4 += Warp.ShuffleXor(v.V4, offset);
+            v.V5 += Warp.ShuffleXor(v.V5, offset);
+            v.V6 += Warp.ShuffleXor(v.V6, offset);
+            v.V7 += Warp.ShuffleXor(v.V7, offset);
+        }
+        return v;
+    }
 }

@@ -32,6 +32,9 @@ internal sealed class AttentionTestCase
     private readonly int[] _pageLists, _pageListStart, _seqOfToken, _positions;
     private readonly int _numTokens;
 
+    /// <summary>Tokens of the launch.</summary>
+    public int NumTokens => _numTokens;
+
     public AttentionTestCase(Random rng, int numHeads, int numKvHeads, int headDim, AttentionSeq[] seqs)
     {
         _shape = new AttentionShape(numHeads, numKvHeads, headDim, NumLayers);

@@ -164,6 +164,8 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
     [InlineData(4, 2, 8, 4, 3)]
     [InlineData(4, 4, 16, 4, 2)]
     [InlineData(4, 2, 32, 8, 5)]
+    [InlineData(4, 2, 32, 4, 1)]
+    [InlineData(2, 1, 64, 8, 3)]
     public void Flash_decoding_attention_matches_the_reference_for_any_split_count(int numHeads, int numKvHeads, int headDim, int warpSize, int splits)
     {
         var device = devices.Get(warpSize);
@@ -179,8 +181,11 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
         using var max = device.Accelerator.Allocate1D<float>(items);
         using var sum = device.Accelerator.Allocate1D<float>(items);
         var scratch = new FlashScratch(acc.View, max.View, sum.View);
+        // The token list in reverse order: the kernel must find each token through it.
+        var list = Enumerable.Range(0, testCase.NumTokens).Reverse().ToArray();
+        using var tokenList = device.Accelerator.Allocate1D(list);
         var actual = testCase.Run(device.Accelerator, (stream, numTokens, args, s, layer) =>
-            device.Flash.Launch(stream, numTokens, 38, args, scratch, 64, s, layer, splits));
+            device.Flash.Launch(stream, tokenList.View, numTokens, 38, args, scratch, 64, s, layer, splits));
         testCase.Verify(actual, Context(device, seed) + $", {splits} splits");
     }
 
