@@ -18,7 +18,7 @@ public sealed record LoraKernelResult(string Kernel, string Group, int Requests,
 /// MBGMV (decode: one token per request) and MBGMM (prefill: a segment per request) over a batch
 /// of requests that each use a different adapter of mixed rank, reading A and B through the
 /// unified page pool, timed against the bytes they must read (A and B of every adapter once,
-/// x once, y read and written).
+/// x once, y read and written). Each time is the median over runs of back-to-back launches.
 /// </summary>
 public static class LoraKernelBench
 {
@@ -72,23 +72,27 @@ public static class LoraKernelBench
                     if (tuned is not null)
                     {
                         tuned.LoraShrink(stream, tokens, args, cache.Layout, group, x.View, 0, maxRank);
-                        lora.Expand(stream, tokens, args, cache.Layout, group, y.View, 0, maxRank);
+                        tuned.LoraExpand(stream, lora, tokens, args, cache.Layout, group, y.View, 0, maxRank);
                     }
                     else
                     {
                         lora.Apply(stream, tokens, args, cache.Layout, group, x.View, y.View, 0, maxRank);
                     }
                 }
+                // Launches back to back, as the engine issues them, timed in runs of several: a
+                // synchronize after every launch would add the host's round trip (~10 us) to
+                // kernels that should take tens of microseconds.
                 var times = new List<double>();
-                int repeats = device.IsCuda ? 50 : 3;
-                for (int i = 0; i < repeats + 3; i++)
+                int runs = device.IsCuda ? 10 : 3, perRun = device.IsCuda ? 20 : 1;
+                Launch();
+                stream.Synchronize();
+                for (int i = 0; i < runs; i++)
                 {
-                    stream.Synchronize();
                     var clock = Stopwatch.StartNew();
-                    Launch();
+                    for (int k = 0; k < perRun; k++)
+                        Launch();
                     stream.Synchronize();
-                    if (i >= 3)
-                        times.Add(clock.Elapsed.TotalSeconds);
+                    times.Add(clock.Elapsed.TotalSeconds / perRun);
                 }
                 double seconds = BandwidthProbe.Median(times);
                 double weights = 0;

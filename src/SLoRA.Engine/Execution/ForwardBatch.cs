@@ -10,6 +10,7 @@ public sealed class ForwardBatch
 {
     private int[] _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _loraSlots;
     private int[] _pageListStart, _pageLists;
+    private readonly int[] _groupRanks = new int[Memory.PackedAdapter.NumGroups];
 
     /// <summary>Creates an empty batch with room that grows as needed.</summary>
     public ForwardBatch(int tokenCapacity = 256, int sequenceCapacity = 16)
@@ -42,6 +43,9 @@ public sealed class ForwardBatch
     /// <summary>Largest LoRA rank among the batch's adapters; 0 when every sequence runs the base model.</summary>
     public int MaxLoraRank { get; private set; }
 
+    /// <summary>Largest LoRA rank among the batch's adapters in module group <paramref name="group"/> (q/k/v, o, gate/up, down); 0 when no adapter adapts that group.</summary>
+    public int GroupRank(int group) => _groupRanks[group];
+
     internal ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> Positions => _positions.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> SeqOfToken => _seqOfToken.AsSpan(0, NumTokens);
@@ -55,6 +59,7 @@ public sealed class ForwardBatch
     public void Clear()
     {
         NumTokens = NumSequences = NumLogitRows = PageListLength = MaxSequenceLength = MaxLoraRank = 0;
+        Array.Clear(_groupRanks);
     }
 
     /// <summary>
@@ -67,9 +72,12 @@ public sealed class ForwardBatch
     /// <param name="logits">Which of this step's tokens need logits.</param>
     /// <param name="loraSlot">The adapter's slot in the runner's adapter cache, or -1 for the base model.</param>
     /// <param name="loraRank">The adapter's largest rank (0 for the base model).</param>
+    /// <param name="groupRanks">The adapter's largest rank per module group (q/k/v, o, gate/up, down); empty: <paramref name="loraRank"/> for every group.</param>
     public int AddSequence(ReadOnlySpan<int> pages, ReadOnlySpan<int> newTokens, LogitSelection logits = LogitSelection.Last,
-        int loraSlot = -1, int loraRank = 0)
+        int loraSlot = -1, int loraRank = 0, ReadOnlySpan<int> groupRanks = default)
     {
+        if (!groupRanks.IsEmpty && groupRanks.Length != _groupRanks.Length)
+            throw new ArgumentException($"groupRanks has {groupRanks.Length} entries; expected {_groupRanks.Length}.", nameof(groupRanks));
         if (newTokens.Length == 0 || newTokens.Length > pages.Length)
             throw new ArgumentException("A sequence adds between 1 and pages.Length tokens.", nameof(newTokens));
         int seq = NumSequences++;
@@ -89,7 +97,11 @@ public sealed class ForwardBatch
         Grow(ref _logitRows, end);
         Grow(ref _loraSlots, end);
         if (loraSlot >= 0)
+        {
             MaxLoraRank = Math.Max(MaxLoraRank, loraRank);
+            for (int g = 0; g < _groupRanks.Length; g++)
+                _groupRanks[g] = Math.Max(_groupRanks[g], groupRanks.IsEmpty ? loraRank : groupRanks[g]);
+        }
         for (int i = 0; i < newTokens.Length; i++)
         {
             int t = NumTokens + i;

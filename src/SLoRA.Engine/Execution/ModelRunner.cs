@@ -254,7 +254,7 @@ public sealed class ModelRunner : IDisposable
             Mark("rmsnorm");
             _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
             Mark("gemm qkv");
-            Lora(n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, rank);
+            Lora(n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, batch.GroupRank(0));
             Mark("lora qkv");
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             Mark("rope + kv write");
@@ -267,19 +267,19 @@ public sealed class ModelRunner : IDisposable
             Mark("attention");
             _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
             Mark("gemm o");
-            Lora(n, loraArgs, layout, _oGroup, _attnOut, _residual, l, rank);
+            Lora(n, loraArgs, layout, _oGroup, _attnOut, _residual, l, batch.GroupRank(1));
             Mark("lora o");
             Norm(n, _identityRows, w.PostAttentionNorm);
             Mark("rmsnorm");
             _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
             Mark("gemm gate_up");
-            Lora(n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, rank);
+            Lora(n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, batch.GroupRank(2));
             Mark("lora gate_up");
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
             Mark("swiglu");
             _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
             Mark("gemm down");
-            Lora(n, loraArgs, layout, _downGroup, _act, _residual, l, rank);
+            Lora(n, loraArgs, layout, _downGroup, _act, _residual, l, batch.GroupRank(3));
             Mark("lora down");
         }
 
@@ -310,7 +310,7 @@ public sealed class ModelRunner : IDisposable
         if (_tuned is not null)
         {
             _tuned.LoraShrink(_stream, n, args, layout, group, x, layer, rank);
-            _lora.Expand(_stream, n, args, layout, group, y, layer, rank);
+            _tuned.LoraExpand(_stream, _lora, n, args, layout, group, y, layer, rank);
         }
         else
         {

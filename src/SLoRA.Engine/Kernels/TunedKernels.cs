@@ -24,6 +24,7 @@ internal sealed class TunedKernels
     private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, AttentionShape, int, float, int> _attention;
     private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int> _shrink;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int> _argMax;
+    private readonly Action<AcceleratorStream, Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expand8;
 
     public TunedKernels(Accelerator accelerator)
     {
@@ -32,6 +33,7 @@ internal sealed class TunedKernels
         _attention = accelerator.LoadKernel<AttentionArgs, AttentionShape, int, float, int>(Attention);
         _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int>(LoraShrink);
         _argMax = accelerator.LoadKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int>(ArgMax);
+        _expand8 = accelerator.LoadAutoGroupedKernel<Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(LoraExpand8);
     }
 
     /// <summary>Whether the attention kernel can hold this head dimension.</summary>
@@ -76,6 +78,79 @@ internal sealed class TunedKernels
         int vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
         if (items > 0)
             _shrink(stream, Warps(items), args, layout, group, x, layer, maxRank, items, vectorized);
+    }
+
+    /// <summary>
+    /// Whether <see cref="LoraExpand"/> can take its vectorized path: every module's outputs, the
+    /// output rows and the packed matrices 8-aligned, so that 8 output columns are one 16-byte
+    /// load of a Bᵀ row (which never straddles a page) and one 32-byte read-modify-write of y.
+    /// </summary>
+    public static bool ExpandVectorizes(LoraLayout layout, LoraGroup group) =>
+        layout.AlignedStarts == 1 && layout.SliceElements % 8 == 0 && group.OutputStride % 8 == 0
+        && group.Out0 % 8 == 0 && group.Out1 % 8 == 0 && group.Out2 % 8 == 0;
+
+    /// <summary>
+    /// The expand half of <see cref="LoraKernels.Apply"/>, after <see cref="LoraShrink(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>: one thread
+    /// per (token, 8 output columns) walking the rank with four 16-byte Bᵀ loads in flight, where
+    /// the layout allows (<see cref="ExpandVectorizes"/>); the portable expand otherwise.
+    /// </summary>
+    public void LoraExpand(AcceleratorStream stream, LoraKernels portable, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+        ArrayView<float> y, int layer, int maxRank)
+    {
+        if (maxRank == 0 || numTokens == 0)
+            return;
+        if (ExpandVectorizes(layout, group))
+            _expand8(stream, numTokens * (group.OutWidth / 8), args, layout, group, y, layer, maxRank);
+        else
+            portable.Expand(stream, numTokens, args, layout, group, y, layer, maxRank);
+    }
+
+    internal static void LoraExpand8(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y, int layer, int maxRank)
+    {
+        int width8 = group.OutWidth / 8;
+        int m = i / width8;
+        int col = (i - m * width8) * 8;
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        int g = 0;
+        int o = col;
+        if (o >= group.Out0)
+        {
+            o -= group.Out0;
+            g = 1;
+            if (o >= group.Out1)
+            {
+                o -= group.Out1;
+                g = 2;
+            }
+        }
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        if (e.Rank == 0)
+            return;
+        long outFeatures = group.OutFeatures(g);
+        long shrunk = ((long)m * group.Count + g) * maxRank;
+        var pool8 = a.Pool.Cast<Half8>();
+        long element = (long)e.BStart + o;
+        var acc = default(Float8);
+        for (int j = 0; j < e.Rank; j += 4)
+        {
+            // Four rank rows per iteration, their loads issued together.
+            bool ok1 = j + 1 < e.Rank, ok2 = j + 2 < e.Rank, ok3 = j + 3 < e.Rank;
+            Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, element) / 8];
+            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + outFeatures) / 8] : default;
+            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * outFeatures) / 8] : default;
+            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * outFeatures) / 8] : default;
+            float s0 = a.Shrunk[shrunk + j];
+            float s1 = ok1 ? a.Shrunk[shrunk + j + 1] : 0f;
+            float s2 = ok2 ? a.Shrunk[shrunk + j + 2] : 0f;
+            float s3 = ok3 ? a.Shrunk[shrunk + j + 3] : 0f;
+            acc = acc.Add(s0, b0).Add(s1, b1).Add(s2, b2).Add(s3, b3);
+            element += 4 * outFeatures;
+        }
+        var y8 = y.Cast<Float8>();
+        long at = ((long)m * group.OutputStride + col) / 8;
+        y8[at] = y8[at].Plus(e.Scaling, acc);
     }
 
     /// <summary>Per row of logits: the argmax token and its log-probability.</summary>
@@ -186,20 +261,20 @@ internal sealed class TunedKernels
             // inside a chunk, because slices are multiples of 8 too.
             var pool8 = a.Pool.Cast<Half8>();
             var x8 = x.Cast<Half8>();
-            long element = row + 8 * Warp.LaneIdx;
-            long pageIndex = element / slice;
-            long pageStart = pageIndex * slice;
-            long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
-            for (int k = 8 * Warp.LaneIdx; k < n; k += 8 * Warp.WarpSize)
+            int stride = 8 * Warp.WarpSize;
+            for (int k = 8 * Warp.LaneIdx; k < n; k += 4 * stride)
             {
-                if (element >= pageStart + slice)
-                {
-                    pageIndex = element / slice;
-                    pageStart = pageIndex * slice;
-                    pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
-                }
-                sum += pool8[(pageBase + (element - pageStart)) / 8].Dot(x8[(xRow + k) / 8]);
-                element += 8 * Warp.WarpSize;
+                // Four chunks per iteration, their loads issued together (each finds its page).
+                int k1 = k + stride, k2 = k1 + stride, k3 = k2 + stride;
+                Half8 a0 = pool8[layout.Address(a.PageLists, slot, layer, row + k) / 8];
+                Half8 a1 = k1 < n ? pool8[layout.Address(a.PageLists, slot, layer, row + k1) / 8] : default;
+                Half8 a2 = k2 < n ? pool8[layout.Address(a.PageLists, slot, layer, row + k2) / 8] : default;
+                Half8 a3 = k3 < n ? pool8[layout.Address(a.PageLists, slot, layer, row + k3) / 8] : default;
+                Half8 x0 = x8[(xRow + k) / 8];
+                Half8 x1 = k1 < n ? x8[(xRow + k1) / 8] : default;
+                Half8 x2 = k2 < n ? x8[(xRow + k2) / 8] : default;
+                Half8 x3 = k3 < n ? x8[(xRow + k3) / 8] : default;
+                sum += a0.Dot(x0) + a1.Dot(x1) + a2.Dot(x2) + a3.Dot(x3);
             }
         }
         else

@@ -40,6 +40,13 @@ internal struct Float8
         V4 = V4 + p * (float)v.V4, V5 = V5 + p * (float)v.V5, V6 = V6 + p * (float)v.V6, V7 = V7 + p * (float)v.V7,
     };
 
+    /// <summary>this + <paramref name="scale"/> × <paramref name="o"/>, element-wise.</summary>
+    public readonly Float8 Plus(float scale, in Float8 o) => new()
+    {
+        V0 = V0 + scale * o.V0, V1 = V1 + scale * o.V1, V2 = V2 + scale * o.V2, V3 = V3 + scale * o.V3,
+        V4 = V4 + scale * o.V4, V5 = V5 + scale * o.V5, V6 = V6 + scale * o.V6, V7 = V7 + scale * o.V7,
+    };
+
     /// <summary>Every element times <paramref name="scale"/>, rounded to fp16.</summary>
     public readonly Half8 ToHalf(float scale) => new()
     {

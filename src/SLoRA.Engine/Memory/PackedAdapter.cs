@@ -16,8 +16,18 @@ internal sealed class PackedAdapter
 {
     private static long s_version;
 
+    /// <summary>Module groups the runner launches LoRA kernels for: q/k/v, o, gate/up, down (they share an input).</summary>
+    public const int NumGroups = 4;
+
     private PackedAdapter(string id, int numPages, System.Half[] host, LoraModuleEntry[] entries, int maxRank)
     {
+        int modules = WeightNames.ProjectionModules.Count;
+        GroupMaxRanks = new int[NumGroups];
+        for (int i = 0; i < entries.Length; i++)
+        {
+            int g = GroupOf(i % modules);
+            GroupMaxRanks[g] = Math.Max(GroupMaxRanks[g], entries[i].Rank);
+        }
         Id = id;
         Key = $"{id}#{Interlocked.Increment(ref s_version)}";
         NumPages = numPages;
@@ -43,6 +53,12 @@ internal sealed class PackedAdapter
 
     /// <summary>Largest rank among the adapter's modules.</summary>
     public int MaxRank { get; }
+
+    /// <summary>Largest rank per module group (<see cref="GroupOf"/>); 0 where the adapter adapts none of the group's modules, so the runner can skip that group's launches.</summary>
+    public int[] GroupMaxRanks { get; }
+
+    /// <summary>The group of module <paramref name="moduleId"/> (see <see cref="ModuleId"/>): q, k, v → 0; o → 1; gate, up → 2; down → 3.</summary>
+    public static int GroupOf(int moduleId) => moduleId switch { <= 2 => 0, 3 => 1, 4 or 5 => 2, _ => 3 };
 
     /// <summary>Packs <paramref name="adapter"/> for a pool whose pages give each of <paramref name="numLayers"/> layers <paramref name="sliceElements"/> elements.</summary>
     public static PackedAdapter Pack(LoraAdapter adapter, int numLayers, int sliceElements)

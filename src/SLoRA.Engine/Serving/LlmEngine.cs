@@ -338,7 +338,7 @@ public sealed class LlmEngine : IAsyncDisposable
                 buffers.Tokens[i] = s.TokenAt(s.NumComputed + i);
             bool completes = s.NumComputed + n == s.Length;
             batch.AddSequence(s.Pages.AsSpan(0, s.NumComputed + n), buffers.Tokens.AsSpan(0, n),
-                completes ? LogitSelection.Last : LogitSelection.None, slot, adapter?.MaxRank ?? 0);
+                completes ? LogitSelection.Last : LogitSelection.None, slot, adapter?.MaxRank ?? 0, adapter?.GroupMaxRanks);
         }
     }
 

@@ -33,8 +33,10 @@ internal sealed record LoraDims(int Hidden, int QDim, int KvDim, int Intermediat
 internal sealed class LoraTestCase
 {
     public const int NumLayers = 2, Layer = 1, ModulesPerLayer = 7, NumSlots = 4;
-    // Output rows are wider than the group's outputs: the padding columns must stay untouched.
-    private const int StridePadding = 3;
+    // Output rows are wider than the group's outputs: the padding columns must stay untouched
+    // (8 in an aligned case, so rows stay 8-aligned).
+    private readonly int StridePadding;
+    private readonly bool _aligned;
 
     // Ranks by [slot][layer][module]. Slot 1 holds no adapter. Rank 0 is a module the adapter
     // does not adapt: in the tested layer 1, slot 2 leaves k, o and up alone and slot 3 leaves
@@ -56,15 +58,22 @@ internal sealed class LoraTestCase
     private readonly Half[] _x;
     private readonly float[] _y;
 
-    public LoraTestCase(Random rng, LoraDims dims, int module0, int count, int[] slotOfToken)
+    /// <summary>
+    /// A launch over <paramref name="slotOfToken"/>'s tokens on the group of <paramref name="count"/> modules from
+    /// <paramref name="module0"/>. <paramref name="aligned"/> packs as PackedAdapter does: every matrix on a
+    /// multiple of 8 elements (gaps of 0, 8 or 16), so the kernels' 16-byte paths run; the dims must then be multiples of 8.
+    /// </summary>
+    public LoraTestCase(Random rng, LoraDims dims, int module0, int count, int[] slotOfToken, bool aligned = false)
     {
         _dims = dims;
+        _aligned = aligned;
+        StridePadding = aligned ? 8 : 3;
         int[] outs = [0, 0, 0];
         for (int g = 0; g < count; g++)
             outs[g] = dims.Out(module0 + g);
         _group = new LoraGroup(module0, count, dims.In(module0), outs[0], outs[1], outs[2], outs.Sum() + StridePadding);
         _slotOfToken = slotOfToken;
-        _adapters = new Adapters(rng, dims);
+        _adapters = new Adapters(rng, dims, aligned);
         int numTokens = slotOfToken.Length;
         _x = Halves(rng, (long)numTokens * _group.InFeatures);
         // y holds the base projection's output: random where the group writes, NaN in the padding.
@@ -88,7 +97,7 @@ internal sealed class LoraTestCase
         using var dX = acc.Allocate1D(_x);
         using var dY = acc.Allocate1D(_y);
         var args = new LoraArgs(dPool.View, dPageLists.View, dEntries.View, dSlots.View, dShrunk.View);
-        var layout = new LoraLayout(NumLayers, _dims.SliceElements, ModulesPerLayer, _adapters.MaxPagesPerAdapter);
+        var layout = new LoraLayout(NumLayers, _dims.SliceElements, ModulesPerLayer, _adapters.MaxPagesPerAdapter, alignedStarts: _aligned);
         launch(acc.DefaultStream, _slotOfToken.Length, args, layout, _group, dX.View, dY.View, Layer, s_maxRank);
         acc.Synchronize();
         return (dY.GetAsArray1D(), dShrunk.GetAsArray1D());
@@ -185,10 +194,12 @@ internal sealed class LoraTestCase
     private sealed class Adapters
     {
         private readonly LoraDims _dims;
+        private readonly bool _aligned;
 
-        public Adapters(Random rng, LoraDims dims)
+        public Adapters(Random rng, LoraDims dims, bool aligned)
         {
             _dims = dims;
+            _aligned = aligned;
             int slice = dims.SliceElements;
             var flats = new Half[NumSlots][][];
             var pageCounts = new int[NumSlots];
@@ -238,11 +249,11 @@ internal sealed class LoraTestCase
         public int[] PageLists { get; }
         public int MaxPagesPerAdapter { get; }
 
-        /// <summary>One layer's flat run: modules in random order, NaN gaps of 0–4 elements around every matrix.</summary>
+        /// <summary>One layer's flat run: modules in random order, NaN gaps of 0–4 elements (0, 8 or 16 when aligned) around every matrix.</summary>
         private Half[] PackLayer(Random rng, int slot, int layer)
         {
             var flat = new List<Half>();
-            void Gap() => flat.AddRange(PoisonedHalves(rng.Next(5)));
+            void Gap() => flat.AddRange(PoisonedHalves(_aligned ? 8 * rng.Next(3) : rng.Next(5)));
             Gap();
             foreach (int module in Permutation(rng, ModulesPerLayer))
             {

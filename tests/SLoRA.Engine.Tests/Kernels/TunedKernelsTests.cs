@@ -85,11 +85,40 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
         var testCase = new LoraTestCase(new Random(seed), dims, module0, count, slotOfToken);
         var (y, shrunk) = testCase.Run(device.Accelerator, (stream, numTokens, args, layout, group, x, yView, layer, maxRank) =>
         {
-            // As the runner does on a GPU: the tuned shrink, then the portable expand.
+            // As the runner does on a GPU (unaligned: the scalar shrink and the portable expand).
+            Assert.False(TunedKernels.ExpandVectorizes(layout, group));
             device.Tuned.LoraShrink(stream, numTokens, args, layout, group, x, layer, maxRank);
-            device.Lora.Expand(stream, numTokens, args, layout, group, yView, layer, maxRank);
+            device.Tuned.LoraExpand(stream, device.Lora, numTokens, args, layout, group, yView, layer, maxRank);
         });
         testCase.Verify(y, shrunk, $"{Context(device, seed)}, {name}");
+    }
+
+    // Aligned layouts (as PackedAdapter packs): in features 48, 32 and 64 (several 16-byte chunks
+    // per lane, a tail iteration with fewer than four), slices of 40 so rows straddle pages.
+    public static TheoryData<string, int, int, int> AlignedLoraGroups => new()
+    {
+        { "qkv", 0, 3, 4 },
+        { "o", 3, 1, 4 },
+        { "gate_up", 4, 2, 8 },
+        { "down", 6, 1, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(AlignedLoraGroups))]
+    public void Vectorized_LoraShrink_and_expand_match_the_reference_on_aligned_layouts(string name, int module0, int count, int warpSize)
+    {
+        var device = devices.Get(warpSize);
+        int seed = FreshSeed();
+        var dims = new LoraDims(Hidden: 48, QDim: 32, KvDim: 16, Intermediate: 64, SliceElements: 40);
+        int[] slotOfToken = [3, -1, 0, 2, 2, 3, -1, 0, 3, -1, 2, 3, 0];
+        var testCase = new LoraTestCase(new Random(seed), dims, module0, count, slotOfToken, aligned: true);
+        var (y, shrunk) = testCase.Run(device.Accelerator, (stream, numTokens, args, layout, group, x, yView, layer, maxRank) =>
+        {
+            Assert.True(TunedKernels.ExpandVectorizes(layout, group));
+            device.Tuned.LoraShrink(stream, numTokens, args, layout, group, x, layer, maxRank);
+            device.Tuned.LoraExpand(stream, device.Lora, numTokens, args, layout, group, yView, layer, maxRank);
+        });
+        testCase.Verify(y, shrunk, $"{Context(device, seed)}, {name}, aligned");
     }
 
     [Fact]

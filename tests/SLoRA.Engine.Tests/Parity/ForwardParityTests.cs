@@ -57,7 +57,7 @@ public sealed class TunedLoraParityTests(ITestOutputHelper output)
     [Fact]
     public async Task Tuned_kernels_give_every_adapter_PEFTs_tokens()
     {
-        var result = await LoraParity.RunAsync("llama-gqa", AcceleratorPreference.Cpu, Execution.KernelVariant.Tuned, maxPrompts: 2);
+        var result = await LoraParity.RunAsync("llama-gqa", AcceleratorPreference.Cpu, Engine.Execution.KernelVariant.Tuned, maxPrompts: 2);
         output.WriteLine(result.ToString());
         Assert.True(result.Requests >= 10);
         Assert.True(result.Passed, result.FirstMismatch);
