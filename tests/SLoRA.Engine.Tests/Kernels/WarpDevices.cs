@@ -48,6 +48,7 @@ public sealed class WarpDevices : IDisposable
 internal sealed class WarpDevice : IDisposable
 {
     private readonly Context _context;
+    private PrefillAttentionKernels? _prefill;
 
     public WarpDevice(int warpSize)
     {
@@ -68,6 +69,9 @@ internal sealed class WarpDevice : IDisposable
 
     /// <summary>The flash-decoding attention used on CUDA.</summary>
     public FlashDecodeKernels Flash { get; }
+
+    /// <summary>The tiled prefill attention, loaded on first use (only its own tests need it).</summary>
+    public PrefillAttentionKernels Prefill => _prefill ??= new PrefillAttentionKernels(Accelerator);
 
     /// <summary>The portable expand, which follows the tuned shrink in the runner.</summary>
     public LoraKernels Lora { get; }
