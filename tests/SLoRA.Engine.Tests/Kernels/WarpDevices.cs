@@ -48,6 +48,7 @@ public sealed class WarpDevices : IDisposable
 internal sealed class WarpDevice : IDisposable
 {
     private readonly Context _context;
+    private SegmentLoraKernels? _segment;
 
     public WarpDevice(int warpSize)
     {
@@ -68,6 +69,9 @@ internal sealed class WarpDevice : IDisposable
 
     /// <summary>The flash-decoding attention used on CUDA.</summary>
     public FlashDecodeKernels Flash { get; }
+
+    /// <summary>The prefill (token tile) LoRA kernels, loaded on first use.</summary>
+    public SegmentLoraKernels Segment => _segment ??= new SegmentLoraKernels(Accelerator);
 
     /// <summary>The portable expand, which follows the tuned shrink in the runner.</summary>
     public LoraKernels Lora { get; }
