@@ -7,8 +7,9 @@ namespace SLoRA.Engine.Kernels;
 /// <summary>
 /// S-LoRA's MBGMM for prefill: the LoRA shrink and expand over <see cref="TokenTile"/>s, runs of
 /// up to <see cref="TileTokens"/> consecutive tokens of one sequence (so of one adapter). The
-/// per-token kernels (<see cref="TunedKernels.LoraShrink(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>, <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/>)
-/// re-read A and Bᵀ for every token; here a group stages a chunk of A or Bᵀ in shared memory once
+/// per-token kernels
+/// (<see cref="TunedKernels.LoraShrink(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>,
+/// <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/>) re-read A and Bᵀ for every token; here a group stages a chunk of A or Bᵀ in shared memory once
 /// and uses each element for every token of the tile, a small GEMM per (tile, module, block).
 /// Same values and scratch layout as the per-token kernels; no warp primitives, so any warp size.
 /// </summary>
@@ -19,9 +20,12 @@ namespace SLoRA.Engine.Kernels;
 /// from shared memory: one accumulator per thread, no reduction.
 /// Expand: one group per (tile, module g, block of <c>threads</c> output columns). Per chunk of
 /// <see cref="RankChunk"/> rank rows, the group stages the tile's s[t, j] and the block of those
-/// Bᵀ rows; thread c then accumulates column c for four tokens at a time and adds them to y.
-/// Launch requirement (<see cref="Supports"/>): groups of a multiple of <see cref="TileTokens"/>
-/// threads, at most <see cref="MaxGroupThreads"/>; the rank is not bounded (both kernels chunk it).
+/// Bᵀ rows; thread c then accumulates column c for four tokens at a time and adds them to y (once
+/// per chunk: a rank above <see cref="RankChunk"/> adds in several steps).
+/// Launch requirements: <see cref="Supports"/> (groups of a multiple of <see cref="TileTokens"/>
+/// threads, at most <see cref="MaxGroupThreads"/>); every tile 1 ≤ Count ≤ <see cref="TileTokens"/>
+/// tokens of one slot (its first token's slot is taken for all); maxRank at least every entry's
+/// rank, as for the per-token kernels, but otherwise unbounded (both kernels chunk the rank).
 /// </remarks>
 internal sealed class SegmentLoraKernels
 {
@@ -72,8 +76,8 @@ internal sealed class SegmentLoraKernels
     /// <summary>
     /// s[m, g, j] = x[m] · A_g[j] for every token m of the first <paramref name="numTiles"/>
     /// tiles: the same values, at the same places of <see cref="LoraArgs.Shrunk"/>, as
-    /// <see cref="TunedKernels.LoraShrink(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>. Tiles of base-model tokens and unadapted modules
-    /// write nothing; neither does anything for tokens outside the tiles.
+    /// <see cref="TunedKernels.LoraShrink(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>.
+    /// Nothing is written for base-model tiles, unadapted modules or tokens outside the tiles.
     /// </summary>
     public void Shrink(AcceleratorStream stream, ArrayView<TokenTile> tiles, int numTiles, LoraArgs args, LoraLayout layout,
         LoraGroup group, ArrayView<Half> x, int layer, int maxRank)
@@ -250,7 +254,9 @@ internal sealed class SegmentLoraKernels
         long yCol = colBase + o0 + c;
         for (int j0 = 0; j0 < e.Rank; j0 += RankChunk)
         {
-            // Stage s[tile, j0..] and Bᵀ[j0.., o0..o0 + cols), zeros past the tile, rank and width.
+            // Stage s[tile, j0..] and Bᵀ[j0.., o0..o0 + cols): zeros past the tile and the width,
+            // so the products below need no bounds; Bᵀ rows past the rank are neither staged nor read.
+            int rowsHere = Math.Min(RankChunk, e.Rank - j0);
             for (int v = c; v < TileTokens * RankChunk; v += cols)
             {
                 int tt = v / RankChunk;
@@ -261,30 +267,29 @@ internal sealed class SegmentLoraKernels
             {
                 var pool8 = a.Pool.Cast<Half8>();
                 int cols8 = cols / 8;
-                for (int v = c; v < RankChunk * cols8; v += cols)
+                for (int v = c; v < rowsHere * cols8; v += cols)
                 {
                     int rr = v / cols8;
                     int cc = 8 * (v - rr * cols8);
                     var h = default(Half8);
-                    if (j0 + rr < e.Rank && o0 + cc < outFeatures)
+                    if (o0 + cc < outFeatures)
                         h = pool8[PoolOffset(a, layout, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc) / 8];
                     Store(bs, rr * cols + cc, h);
                 }
             }
             else
             {
-                for (int v = c; v < RankChunk * cols; v += cols)
+                for (int v = c; v < rowsHere * cols; v += cols)
                 {
                     int rr = v / cols;
                     int cc = v - rr * cols;
-                    bs[v] = j0 + rr < e.Rank && o0 + cc < outFeatures
+                    bs[v] = o0 + cc < outFeatures
                         ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc)]
                         : 0f;
                 }
             }
             Group.Barrier();
             // Four tokens per pass: each Bᵀ value read from shared memory serves four products.
-            int rowsHere = Math.Min(RankChunk, e.Rank - j0);
             for (int t0 = 0; t0 < tile.Count; t0 += TokensPerStep)
             {
                 float acc0 = 0f, acc1 = 0f, acc2 = 0f, acc3 = 0f;
