@@ -10,6 +10,10 @@ namespace SLoRA.Engine.Tests.Kernels;
 internal delegate void LoraLaunch(AcceleratorStream stream, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
     ArrayView<Half> x, ArrayView<float> y, int layer, int maxRank);
 
+/// <summary>A LoRA launch over token tiles (shrink then expand): the contract of <see cref="SegmentLoraKernels"/>.</summary>
+internal delegate void LoraTileLaunch(AcceleratorStream stream, ArrayView<TokenTile> tiles, int numTiles, LoraArgs args, LoraLayout layout,
+    LoraGroup group, ArrayView<Half> x, ArrayView<float> y, int layer, int maxRank);
+
 /// <summary>
 /// Model widths of a LoRA test and the pool's slice size. A slice smaller than the rows, and not
 /// a divisor of any row length, makes rows straddle page boundaries.
@@ -24,19 +28,20 @@ internal sealed record LoraDims(int Hidden, int QDim, int KvDim, int Intermediat
 }
 
 /// <summary>
-/// Random adapters of ranks 1 to 8 (and per-module ranks) scattered over non-contiguous pool
-/// pages, as the documented layout says: layer l's flat run (A [rank, in] rows, then Bᵀ
-/// [rank, out] rows, module after module) spread over the layer-l slices of the adapter's pages.
-/// The case packs the pool itself, in a random module order with NaN gaps between matrices, so
-/// the kernels may rely on nothing but the entries. Checks y and the shrink scratch in double.
+/// Random adapters of ranks 1 to 8 (and per-module ranks; or a table of the test's own)
+/// scattered over non-contiguous pool pages, as the documented layout says: layer l's flat run
+/// (A [rank, in] rows, then Bᵀ [rank, out] rows, module after module) spread over the layer-l
+/// slices of the adapter's pages. The case packs the pool itself, in a random module order with
+/// NaN gaps between matrices, so the kernels may rely on nothing but the entries; an aligned case
+/// starts every matrix on a multiple of 8 elements, as PackedAdapter does, and says so in the
+/// layout. Checks y and the shrink scratch in double.
 /// </summary>
 internal sealed class LoraTestCase
 {
     public const int NumLayers = 2, Layer = 1, ModulesPerLayer = 7, NumSlots = 4;
     // Output rows are wider than the group's outputs: the padding columns must stay untouched
     // (8 in an aligned case, so rows stay 8-aligned).
-    private readonly int StridePadding;
-    private readonly bool _aligned;
+    private readonly int _padding;
 
     // Ranks by [slot][layer][module]. Slot 1 holds no adapter. Rank 0 is a module the adapter
     // does not adapt: in the tested layer 1, slot 2 leaves k, o and up alone and slot 3 leaves
@@ -49,9 +54,10 @@ internal sealed class LoraTestCase
         [[8, 8, 8, 8, 8, 8, 8], [8, 3, 8, 6, 8, 1, 0]],
     ];
 
-    private static readonly int s_maxRank = s_ranks.Max(slot => slot.Length == 0 ? 0 : slot.Max(layer => layer.Max()));
-
     private readonly LoraDims _dims;
+    private readonly int[][][] _ranks;
+    private readonly int _maxRank;
+    private readonly bool _aligned;
     private readonly LoraGroup _group;
     private readonly int[] _slotOfToken;
     private readonly Adapters _adapters;
@@ -59,21 +65,25 @@ internal sealed class LoraTestCase
     private readonly float[] _y;
 
     /// <summary>
-    /// A launch over <paramref name="slotOfToken"/>'s tokens on the group of <paramref name="count"/> modules from
-    /// <paramref name="module0"/>. <paramref name="aligned"/> packs as PackedAdapter does: every matrix on a
-    /// multiple of 8 elements (gaps of 0, 8 or 16), so the kernels' 16-byte paths run; the dims must then be multiples of 8.
+    /// A case of <paramref name="slotOfToken"/>.Length tokens (x [tokens, in]) through the group of
+    /// <paramref name="count"/> modules from <paramref name="module0"/>. <paramref name="ranks"/>
+    /// (by [slot][layer][module], same slots and layers) replaces the default rank table;
+    /// <paramref name="aligned"/> starts every matrix on a multiple of 8 elements and sets the
+    /// layout's AlignedStarts.
     /// </summary>
-    public LoraTestCase(Random rng, LoraDims dims, int module0, int count, int[] slotOfToken, bool aligned = false)
+    public LoraTestCase(Random rng, LoraDims dims, int module0, int count, int[] slotOfToken, int[][][]? ranks = null, bool aligned = false)
     {
         _dims = dims;
+        _ranks = ranks ?? s_ranks;
+        _maxRank = _ranks.Max(slot => slot.Length == 0 ? 0 : slot.Max(layer => layer.Max()));
         _aligned = aligned;
-        StridePadding = aligned ? 8 : 3;
+        _padding = aligned ? 8 : 3;
         int[] outs = [0, 0, 0];
         for (int g = 0; g < count; g++)
             outs[g] = dims.Out(module0 + g);
-        _group = new LoraGroup(module0, count, dims.In(module0), outs[0], outs[1], outs[2], outs.Sum() + StridePadding);
+        _group = new LoraGroup(module0, count, dims.In(module0), outs[0], outs[1], outs[2], outs.Sum() + _padding);
         _slotOfToken = slotOfToken;
-        _adapters = new Adapters(rng, dims, aligned);
+        _adapters = new Adapters(rng, dims, _ranks, aligned);
         int numTokens = slotOfToken.Length;
         _x = Halves(rng, (long)numTokens * _group.InFeatures);
         // y holds the base projection's output: random where the group writes, NaN in the padding.
@@ -81,24 +91,39 @@ internal sealed class LoraTestCase
         for (int m = 0; m < numTokens; m++)
         {
             Floats(rng, _group.OutWidth).CopyTo(_y, (long)m * _group.OutputStride);
-            Array.Fill(_y, float.NaN, m * _group.OutputStride + _group.OutWidth, StridePadding);
+            Array.Fill(_y, float.NaN, m * _group.OutputStride + _group.OutWidth, _padding);
         }
     }
 
     /// <summary>Runs <paramref name="launch"/> on the group in layer <see cref="Layer"/>; returns y and the shrink scratch.</summary>
-    public (float[] Y, float[] Shrunk) Run(Accelerator acc, LoraLaunch launch)
+    public (float[] Y, float[] Shrunk) Run(Accelerator acc, LoraLaunch launch) =>
+        Run(acc, (stream, args, layout, x, y) => launch(stream, _slotOfToken.Length, args, layout, _group, x, y, Layer, _maxRank));
+
+    /// <summary>
+    /// Runs <paramref name="launch"/> over <paramref name="tiles"/> on the group in layer
+    /// <see cref="Layer"/>; returns y and the shrink scratch. Past the launched tiles the buffer
+    /// holds one more, over the first tokens again: a kernel reading it would add their terms twice.
+    /// </summary>
+    public (float[] Y, float[] Shrunk) Run(Accelerator acc, TokenTile[] tiles, LoraTileLaunch launch)
+    {
+        var spare = new TokenTile(0, Math.Min(SegmentLoraKernels.TileTokens, _slotOfToken.Length));
+        using var dTiles = acc.Allocate1D([.. tiles, spare]);
+        return Run(acc, (stream, args, layout, x, y) => launch(stream, dTiles.View, tiles.Length, args, layout, _group, x, y, Layer, _maxRank));
+    }
+
+    private (float[] Y, float[] Shrunk) Run(Accelerator acc, Action<AcceleratorStream, LoraArgs, LoraLayout, ArrayView<Half>, ArrayView<float>> launch)
     {
         using var dPool = acc.Allocate1D(_adapters.Pool);
         using var dPageLists = acc.Allocate1D(_adapters.PageLists);
         using var dEntries = acc.Allocate1D(_adapters.Entries);
         using var dSlots = acc.Allocate1D(_slotOfToken);
         // The scratch is poisoned: an expand reading a value the shrink did not write turns NaN.
-        using var dShrunk = acc.Allocate1D(PoisonedFloats((long)_slotOfToken.Length * 3 * s_maxRank));
+        using var dShrunk = acc.Allocate1D(PoisonedFloats((long)_slotOfToken.Length * 3 * _maxRank));
         using var dX = acc.Allocate1D(_x);
         using var dY = acc.Allocate1D(_y);
         var args = new LoraArgs(dPool.View, dPageLists.View, dEntries.View, dSlots.View, dShrunk.View);
-        var layout = new LoraLayout(NumLayers, _dims.SliceElements, ModulesPerLayer, _adapters.MaxPagesPerAdapter, alignedStarts: _aligned);
-        launch(acc.DefaultStream, _slotOfToken.Length, args, layout, _group, dX.View, dY.View, Layer, s_maxRank);
+        var layout = new LoraLayout(NumLayers, _dims.SliceElements, ModulesPerLayer, _adapters.MaxPagesPerAdapter, _aligned);
+        launch(acc.DefaultStream, args, layout, dX.View, dY.View);
         acc.Synchronize();
         return (dY.GetAsArray1D(), dShrunk.GetAsArray1D());
     }
@@ -106,13 +131,15 @@ internal sealed class LoraTestCase
     /// <summary>
     /// Checks y = base + each token's own adapter terms (base tokens, unadapted modules and the
     /// padding untouched), and that the scratch holds x·A[j] exactly where a shrink must write.
+    /// Tokens outside <paramref name="launched"/> (when given) must be left alone like base tokens.
     /// </summary>
-    public void Verify(float[] actualY, float[] actualShrunk, string context)
+    public void Verify(float[] actualY, float[] actualShrunk, string context, IReadOnlySet<int>? launched = null)
     {
-        string Label() => $"{context}, group {_group.Module0}+{_group.Count} (in {_group.InFeatures}, slice {_dims.SliceElements})";
+        string Label() => $"{context}, group {_group.Module0}+{_group.Count} (in {_group.InFeatures}, slice {_dims.SliceElements}{(_aligned ? ", aligned" : "")})";
+        int SlotOf(int m) => launched is null || launched.Contains(m) ? _slotOfToken[m] : -1;
         for (int m = 0; m < _slotOfToken.Length; m++)
         {
-            int slot = _slotOfToken[m];
+            int slot = SlotOf(m);
             int col = 0;
             for (int g = 0; g < _group.Count; g++)
             {
@@ -134,18 +161,18 @@ internal sealed class LoraTestCase
                     AssertNear(_y[at] + delta, actualY[at], abs: 1e-4 * (magnitude + Math.Abs(_y[at])), rel: 0, Where);
                 }
             }
-            for (int p = 0; p < StridePadding; p++)
+            for (int p = 0; p < _padding; p++)
                 AssertUntouched(actualY[(long)m * _group.OutputStride + _group.OutWidth + p], () => $"{Label()}: token {m}, padding column {p}");
         }
 
         // Scratch [token, group module, rank row]: written for the adapted modules' rank rows only.
         for (long i = 0; i < actualShrunk.Length; i++)
         {
-            int j = (int)(i % s_maxRank);
-            long rest = i / s_maxRank;
+            int j = (int)(i % _maxRank);
+            long rest = i / _maxRank;
             int g = (int)(rest % _group.Count);
             int m = (int)(rest / _group.Count);
-            var data = m < _slotOfToken.Length ? Module(_slotOfToken[m], _group.Module0 + g) : null;
+            var data = m < _slotOfToken.Length ? Module(SlotOf(m), _group.Module0 + g) : null;
             string Where() => $"{Label()}: scratch of token {m}, module {_group.Module0 + g} (rank {data?.Rank ?? 0}), row {j}";
             if (data is null || j >= data.Rank)
             {
@@ -190,15 +217,17 @@ internal sealed class LoraTestCase
         return (d.Scaling * delta, Math.Abs(d.Scaling) * magnitude);
     }
 
-    /// <summary>The adapters of <see cref="s_ranks"/> with random weights, packed into a pool of scattered pages.</summary>
+    /// <summary>The adapters of a rank table with random weights, packed into a pool of scattered pages.</summary>
     private sealed class Adapters
     {
         private readonly LoraDims _dims;
+        private readonly int[][][] _ranks;
         private readonly bool _aligned;
 
-        public Adapters(Random rng, LoraDims dims, bool aligned)
+        public Adapters(Random rng, LoraDims dims, int[][][] ranks, bool aligned)
         {
             _dims = dims;
+            _ranks = ranks;
             _aligned = aligned;
             int slice = dims.SliceElements;
             var flats = new Half[NumSlots][][];
@@ -210,7 +239,7 @@ internal sealed class LoraTestCase
                 for (int l = 0; l < NumLayers; l++)
                 {
                     Modules[slot][l] = new ModuleData?[ModulesPerLayer];
-                    if (s_ranks[slot].Length == 0)
+                    if (_ranks[slot].Length == 0)
                         continue;
                     flats[slot][l] = PackLayer(rng, slot, l);
                     pageCounts[slot] = Math.Max(pageCounts[slot], (flats[slot][l].Length + slice - 1) / slice);
@@ -249,15 +278,18 @@ internal sealed class LoraTestCase
         public int[] PageLists { get; }
         public int MaxPagesPerAdapter { get; }
 
-        /// <summary>One layer's flat run: modules in random order, NaN gaps of 0–4 elements (0, 8 or 16 when aligned) around every matrix.</summary>
+        /// <summary>
+        /// One layer's flat run: modules in random order, NaN gaps of 0–4 elements around every
+        /// matrix (aligned: up to the next multiple of 8, then 0, 8 or 16 more).
+        /// </summary>
         private Half[] PackLayer(Random rng, int slot, int layer)
         {
             var flat = new List<Half>();
-            void Gap() => flat.AddRange(PoisonedHalves(_aligned ? 8 * rng.Next(3) : rng.Next(5)));
+            void Gap() => flat.AddRange(PoisonedHalves(_aligned ? (8 - flat.Count % 8) % 8 + 8 * rng.Next(3) : rng.Next(5)));
             Gap();
             foreach (int module in Permutation(rng, ModulesPerLayer))
             {
-                int rank = s_ranks[slot][layer][module];
+                int rank = _ranks[slot][layer][module];
                 int entry = (slot * NumLayers + layer) * ModulesPerLayer + module;
                 if (rank == 0)
                 {

@@ -49,6 +49,7 @@ internal sealed class WarpDevice : IDisposable
 {
     private readonly Context _context;
     private PrefillAttentionKernels? _prefill;
+    private SegmentLoraKernels? _segment;
 
     public WarpDevice(int warpSize)
     {
@@ -72,6 +73,8 @@ internal sealed class WarpDevice : IDisposable
 
     /// <summary>The tiled prefill attention, loaded on first use (only its own tests need it).</summary>
     public PrefillAttentionKernels Prefill => _prefill ??= new PrefillAttentionKernels(Accelerator);
+    /// <summary>The prefill (token tile) LoRA kernels, loaded on first use.</summary>
+    public SegmentLoraKernels Segment => _segment ??= new SegmentLoraKernels(Accelerator);
 
     /// <summary>The portable expand, which follows the tuned shrink in the runner.</summary>
     public LoraKernels Lora { get; }
