@@ -59,6 +59,7 @@ public static class LoraKernelBench
                 int maxRank = ranks.Max();
                 using var slots = acc.Allocate1D<int>(tokens);
                 slots.CopyFromCPU(Enumerable.Range(0, tokens).Select(t => cache.SlotOf(packed[t / tokensPerRequest].Key)).ToArray());
+                using var all = acc.Allocate1D(Enumerable.Range(0, tokens).ToArray());
                 using var x = acc.Allocate1D<Half>((long)tokens * group.InFeatures);
                 using var y = acc.Allocate1D<float>((long)tokens * group.OutputStride);
                 using var shrunk = acc.Allocate1D<float>((long)tokens * group.Count * maxRank);
@@ -71,8 +72,8 @@ public static class LoraKernelBench
                 {
                     if (tuned is not null)
                     {
-                        tuned.LoraShrink(stream, tokens, args, cache.Layout, group, x.View, 0, maxRank);
-                        tuned.LoraExpand(stream, lora, tokens, args, cache.Layout, group, y.View, 0, maxRank);
+                        tuned.LoraShrink(stream, all.View, tokens, args, cache.Layout, group, x.View, 0, maxRank);
+                        tuned.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank);
                     }
                     else
                     {

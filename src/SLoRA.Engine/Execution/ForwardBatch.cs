@@ -11,6 +11,14 @@ public sealed class ForwardBatch
     private int[] _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _loraSlots;
     private int[] _pageListStart, _pageLists;
     private readonly int[] _groupRanks = new int[Memory.PackedAdapter.NumGroups];
+    private int[] _decodeTokens;
+    private Kernels.TokenTile[] _tiles;
+
+    /// <summary>
+    /// Most tokens in one prefill tile: the tile kernels (PrefillAttentionKernels,
+    /// SegmentLoraKernels) read a K/V block or an adapter's rows once for this many tokens.
+    /// </summary>
+    public const int TileTokens = 16;
 
     /// <summary>Creates an empty batch with room that grows as needed.</summary>
     public ForwardBatch(int tokenCapacity = 256, int sequenceCapacity = 16)
@@ -23,6 +31,8 @@ public sealed class ForwardBatch
         _loraSlots = new int[tokenCapacity];
         _pageListStart = new int[sequenceCapacity];
         _pageLists = new int[tokenCapacity * 4];
+        _decodeTokens = new int[tokenCapacity];
+        _tiles = new Kernels.TokenTile[tokenCapacity];
     }
 
     /// <summary>New tokens in this step.</summary>
@@ -46,6 +56,18 @@ public sealed class ForwardBatch
     /// <summary>Largest LoRA rank among the batch's adapters in module group <paramref name="group"/> (q/k/v, o, gate/up, down); 0 when no adapter adapts that group.</summary>
     public int GroupRank(int group) => _groupRanks[group];
 
+    /// <summary>Tokens that are their sequence's only new token (decode steps), in batch order.</summary>
+    internal ReadOnlySpan<int> DecodeTokens => _decodeTokens.AsSpan(0, NumDecodeTokens);
+
+    /// <summary>The other sequences' new tokens (prefill segments), cut into tiles of at most <see cref="TileTokens"/>.</summary>
+    internal ReadOnlySpan<Kernels.TokenTile> PrefillTiles => _tiles.AsSpan(0, NumPrefillTiles);
+
+    /// <summary>Entries of <see cref="DecodeTokens"/>.</summary>
+    public int NumDecodeTokens { get; private set; }
+
+    /// <summary>Entries of <see cref="PrefillTiles"/>.</summary>
+    public int NumPrefillTiles { get; private set; }
+
     internal ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> Positions => _positions.AsSpan(0, NumTokens);
     internal ReadOnlySpan<int> SeqOfToken => _seqOfToken.AsSpan(0, NumTokens);
@@ -58,7 +80,7 @@ public sealed class ForwardBatch
     /// <summary>Empties the batch, keeping its arrays.</summary>
     public void Clear()
     {
-        NumTokens = NumSequences = NumLogitRows = PageListLength = MaxSequenceLength = MaxLoraRank = 0;
+        NumTokens = NumSequences = NumLogitRows = PageListLength = MaxSequenceLength = MaxLoraRank = NumDecodeTokens = NumPrefillTiles = 0;
         Array.Clear(_groupRanks);
     }
 
@@ -96,6 +118,19 @@ public sealed class ForwardBatch
         Grow(ref _kvPages, end);
         Grow(ref _logitRows, end);
         Grow(ref _loraSlots, end);
+        if (newTokens.Length == 1)
+        {
+            Grow(ref _decodeTokens, NumDecodeTokens + 1);
+            _decodeTokens[NumDecodeTokens++] = NumTokens;
+        }
+        else
+        {
+            int tiles = (newTokens.Length + TileTokens - 1) / TileTokens;
+            if (_tiles.Length < NumPrefillTiles + tiles)
+                Array.Resize(ref _tiles, Math.Max(NumPrefillTiles + tiles, 2 * _tiles.Length));
+            for (int i = 0; i < newTokens.Length; i += TileTokens)
+                _tiles[NumPrefillTiles++] = new Kernels.TokenTile(NumTokens + i, Math.Min(TileTokens, newTokens.Length - i));
+        }
         if (loraSlot >= 0)
         {
             MaxLoraRank = Math.Max(MaxLoraRank, loraRank);

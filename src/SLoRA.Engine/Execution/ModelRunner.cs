@@ -36,6 +36,8 @@ public sealed class ModelRunner : IDisposable
     private readonly LoraKernels _lora;
     private readonly TunedKernels? _tuned;
     private readonly FlashDecodeKernels? _flash;
+    private readonly PrefillAttentionKernels? _prefill;
+    private readonly SegmentLoraKernels? _segment;
     private readonly bool _tunedAttention;
     private readonly FlashScratch _flashScratch;
     private const int MaxSplits = 64;
@@ -43,7 +45,8 @@ public sealed class ModelRunner : IDisposable
     private readonly ArrayView<float> _argLogprobs;
     private readonly LoraGroup _qkvGroup, _oGroup, _gateUpGroup, _downGroup;
 
-    private readonly ArrayView<int> _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _identityRows, _pageListStart, _loraSlots;
+    private readonly ArrayView<int> _tokens, _positions, _seqOfToken, _kvPages, _logitRows, _identityRows, _pageListStart, _loraSlots, _decodeTokens;
+    private readonly ArrayView<TokenTile> _tiles;
     private MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
     private readonly ArrayView<float> _residual, _qkv, _gateUp, _logits, _cos, _sin, _shrunk;
     private readonly ArrayView<Half> _normed, _attnOut, _act;
@@ -80,10 +83,23 @@ public sealed class ModelRunner : IDisposable
         {
             _tuned = new TunedKernels(_acc);
             var flash = new FlashDecodeKernels(_acc);
-            if (flash.Supports(new AttentionShape(c.NumHeads, c.NumKvHeads, c.HeadDim, c.NumLayers)))
+            if (flash.Supports(_shape))
+            {
                 _flash = flash;
+                // Prefill segments in tiles: each K/V block read once per tile, not once per token.
+                var prefill = new PrefillAttentionKernels(_acc);
+                if (prefill.Supports(_shape))
+                    _prefill = prefill;
+            }
             else
+            {
                 _tunedAttention = _tuned.SupportsHeadDim(c.HeadDim);
+            }
+            var segment = new SegmentLoraKernels(_acc);
+            if (segment.Supports)
+                _segment = segment;
+            if (PrefillAttentionKernels.TileTokens < ForwardBatch.TileTokens || SegmentLoraKernels.TileTokens < ForwardBatch.TileTokens)
+                throw new InvalidOperationException("The tile kernels take fewer tokens per tile than ForwardBatch makes.");
         }
         _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
         _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
@@ -98,6 +114,8 @@ public sealed class ModelRunner : IDisposable
         _logitRows = Alloc<int>(t);
         _pageListStart = Alloc<int>(t);
         _loraSlots = Alloc<int>(t);
+        _decodeTokens = Alloc<int>(t);
+        _tiles = Alloc<TokenTile>(t);
         _shrunk = Alloc<float>((long)t * 3 * _options.MaxLoraRank);
         if (_flash is not null)
         {
@@ -254,11 +272,17 @@ public sealed class ModelRunner : IDisposable
             Mark("rmsnorm");
             _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
             Mark("gemm qkv");
-            Lora(n, loraArgs, layout, _qkvGroup, _normed, _qkv, l, batch.GroupRank(0));
+            Lora(batch, loraArgs, layout, _qkvGroup, _normed, _qkv, l, batch.GroupRank(0));
             Mark("lora qkv");
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             Mark("rope + kv write");
-            if (_flash is not null)
+            if (_prefill is not null)
+            {
+                // Decode tokens flash-decoded, prefill segments in tiles.
+                _flash!.Launch(s, _decodeTokens, batch.NumDecodeTokens, batch.MaxSequenceLength, attnArgs, _flashScratch, MaxSplits, _shape, l);
+                _prefill.Launch(s, _tiles, batch.NumPrefillTiles, attnArgs, _shape, l);
+            }
+            else if (_flash is not null)
                 _flash.Launch(s, _identityRows, n, batch.MaxSequenceLength, attnArgs, _flashScratch, MaxSplits, _shape, l);
             else if (_tunedAttention)
                 _tuned!.Attention(s, n, attnArgs, _shape, l);
@@ -267,19 +291,19 @@ public sealed class ModelRunner : IDisposable
             Mark("attention");
             _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
             Mark("gemm o");
-            Lora(n, loraArgs, layout, _oGroup, _attnOut, _residual, l, batch.GroupRank(1));
+            Lora(batch, loraArgs, layout, _oGroup, _attnOut, _residual, l, batch.GroupRank(1));
             Mark("lora o");
             Norm(n, _identityRows, w.PostAttentionNorm);
             Mark("rmsnorm");
             _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
             Mark("gemm gate_up");
-            Lora(n, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, batch.GroupRank(2));
+            Lora(batch, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, batch.GroupRank(2));
             Mark("lora gate_up");
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
             Mark("swiglu");
             _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
             Mark("gemm down");
-            Lora(n, loraArgs, layout, _downGroup, _act, _residual, l, batch.GroupRank(3));
+            Lora(batch, loraArgs, layout, _downGroup, _act, _residual, l, batch.GroupRank(3));
             Mark("lora down");
         }
 
@@ -303,18 +327,32 @@ public sealed class ModelRunner : IDisposable
             _norm.Launch(_stream, rows, _residual, rowMap, weight, _normed, Config.HiddenSize, Config.RmsNormEps);
     }
 
-    private void Lora(int n, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, ArrayView<float> y, int layer, int rank)
+    private void Lora(ForwardBatch batch, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, ArrayView<float> y, int layer, int rank)
     {
+        int n = batch.NumTokens;
         if (rank == 0)
             return;
-        if (_tuned is not null)
-        {
-            _tuned.LoraShrink(_stream, n, args, layout, group, x, layer, rank);
-            _tuned.LoraExpand(_stream, _lora, n, args, layout, group, y, layer, rank);
-        }
-        else
+        if (_tuned is null)
         {
             _lora.Apply(_stream, n, args, layout, group, x, y, layer, rank);
+            return;
+        }
+        if (!TunedKernels.ExpandVectorizes(layout, group))
+        {
+            _tuned.LoraShrink(_stream, _identityRows, n, args, layout, group, x, layer, rank);
+            _lora.Expand(_stream, n, args, layout, group, y, layer, rank);
+            return;
+        }
+        // MBGMV over the decode tokens; MBGMM over the prefill tiles (A and B read once per tile).
+        bool tiles = _segment is not null;
+        var list = tiles ? _decodeTokens : _identityRows;
+        int count = tiles ? batch.NumDecodeTokens : n;
+        _tuned.LoraShrink(_stream, list, count, args, layout, group, x, layer, rank);
+        _tuned.LoraExpand(_stream, list, count, args, layout, group, y, layer, rank);
+        if (tiles)
+        {
+            _segment!.Shrink(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
+            _segment.Expand(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, y, layer, rank);
         }
     }
 
@@ -331,6 +369,10 @@ public sealed class ModelRunner : IDisposable
             _loraSlots.SubView(0, n).CopyFromCPU(s, batch.LoraSlots);
         if (batch.NumLogitRows > 0)
             _logitRows.SubView(0, batch.NumLogitRows).CopyFromCPU(s, batch.LogitRows);
+        if (batch.NumDecodeTokens > 0)
+            _decodeTokens.SubView(0, batch.NumDecodeTokens).CopyFromCPU(s, batch.DecodeTokens);
+        if (batch.NumPrefillTiles > 0)
+            _tiles.SubView(0, batch.NumPrefillTiles).CopyFromCPU(s, batch.PrefillTiles);
         if (_pageLists.Length < batch.PageListLength)
         {
             s.Synchronize();

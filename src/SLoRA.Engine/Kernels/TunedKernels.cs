@@ -22,18 +22,18 @@ internal sealed class TunedKernels
     private readonly Accelerator _acc;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int> _norm;
     private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, AttentionShape, int, float, int> _attention;
-    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int> _shrink;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int, int> _shrink;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int> _argMax;
-    private readonly Action<AcceleratorStream, Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expand8;
+    private readonly Action<AcceleratorStream, Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int> _expand8;
 
     public TunedKernels(Accelerator accelerator)
     {
         _acc = accelerator;
         _norm = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int>(RmsNorm);
         _attention = accelerator.LoadKernel<AttentionArgs, AttentionShape, int, float, int>(Attention);
-        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int>(LoraShrink);
+        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int, int>(LoraShrink);
         _argMax = accelerator.LoadKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int>(ArgMax);
-        _expand8 = accelerator.LoadAutoGroupedKernel<Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(LoraExpand8);
+        _expand8 = accelerator.LoadAutoGroupedKernel<Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int>(LoraExpand8);
     }
 
     /// <summary>Whether the attention kernel can hold this head dimension.</summary>
@@ -68,8 +68,11 @@ internal sealed class TunedKernels
             _attention(stream, Warps(items), args, shape, layer, 1f / MathF.Sqrt(shape.HeadDim), items);
     }
 
-    /// <summary>The shrink half of <see cref="LoraKernels.Apply"/>: one warp per (token, module, rank row).</summary>
-    public void LoraShrink(AcceleratorStream stream, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+    /// <summary>
+    /// The shrink half of <see cref="LoraKernels.Apply"/> for the tokens <paramref name="tokenList"/>[0 ..
+    /// <paramref name="numTokens"/>) (batch token indices): one warp per (token, module, rank row).
+    /// </summary>
+    public void LoraShrink(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
         ArrayView<Half> x, int layer, int maxRank)
     {
         int items = numTokens * group.Count * maxRank;
@@ -77,39 +80,39 @@ internal sealed class TunedKernels
         // and PackedAdapter starts every matrix on a multiple of 8 (layout.AlignedStarts).
         int vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
         if (items > 0)
-            _shrink(stream, Warps(items), args, layout, group, x, layer, maxRank, items, vectorized);
+            _shrink(stream, Warps(items), args, layout, group, tokenList, x, layer, maxRank, items, vectorized);
     }
 
     /// <summary>
-    /// Whether <see cref="LoraExpand"/> can take its vectorized path: every module's outputs, the
-    /// output rows and the packed matrices 8-aligned, so that 8 output columns are one 16-byte
-    /// load of a Bᵀ row (which never straddles a page) and one 32-byte read-modify-write of y.
+    /// Whether <see cref="LoraExpand"/> can run: every module's outputs, the output rows and the
+    /// packed matrices 8-aligned, so that 8 output columns are one 16-byte load of a Bᵀ row (which
+    /// never straddles a page) and one 32-byte read-modify-write of y. Otherwise the portable
+    /// <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/> serves.
     /// </summary>
     public static bool ExpandVectorizes(LoraLayout layout, LoraGroup group) =>
         layout.AlignedStarts == 1 && layout.SliceElements % 8 == 0 && group.OutputStride % 8 == 0
         && group.Out0 % 8 == 0 && group.Out1 % 8 == 0 && group.Out2 % 8 == 0;
 
     /// <summary>
-    /// The expand half of <see cref="LoraKernels.Apply"/>, after <see cref="LoraShrink(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>: one thread
-    /// per (token, 8 output columns) walking the rank with four 16-byte Bᵀ loads in flight, where
-    /// the layout allows (<see cref="ExpandVectorizes"/>); the portable expand otherwise.
+    /// The expand half of <see cref="LoraKernels.Apply"/> for the tokens of <paramref name="tokenList"/>,
+    /// after the shrink: one thread per (token, 8 output columns) walking the rank with four
+    /// 16-byte Bᵀ loads in flight. Needs <see cref="ExpandVectorizes"/>.
     /// </summary>
-    public void LoraExpand(AcceleratorStream stream, LoraKernels portable, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+    public void LoraExpand(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
         ArrayView<float> y, int layer, int maxRank)
     {
-        if (maxRank == 0 || numTokens == 0)
-            return;
-        if (ExpandVectorizes(layout, group))
-            _expand8(stream, numTokens * (group.OutWidth / 8), args, layout, group, y, layer, maxRank);
-        else
-            portable.Expand(stream, numTokens, args, layout, group, y, layer, maxRank);
+        if (!ExpandVectorizes(layout, group))
+            throw new ArgumentException("The vectorized expand needs 8-aligned matrices, outputs and rows (see ExpandVectorizes).", nameof(group));
+        if (maxRank > 0 && numTokens > 0)
+            _expand8(stream, numTokens * (group.OutWidth / 8), args, layout, group, tokenList, y, layer, maxRank);
     }
 
-    internal static void LoraExpand8(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y, int layer, int maxRank)
+    internal static void LoraExpand8(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<float> y, int layer, int maxRank)
     {
         int width8 = group.OutWidth / 8;
-        int m = i / width8;
-        int col = (i - m * width8) * 8;
+        int listIndex = i / width8;
+        int col = (i - listIndex * width8) * 8;
+        int m = tokenList[listIndex];
         int slot = a.SlotOfToken[m];
         if (slot < 0)
             return;
@@ -235,15 +238,17 @@ internal sealed class TunedKernels
             a.Output[outRow + lane + k * ws] = (Half)(acc[k] * inv);
     }
 
-    internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int maxRank, int numItems, int vectorized)
+    internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<Half> x, int layer, int maxRank,
+        int numItems, int vectorized)
     {
-        int i = WarpItem();
-        if (i >= numItems)
+        int item = WarpItem();
+        if (item >= numItems)
             return;
-        int j = i % maxRank;
-        int rest = i / maxRank;
+        int j = item % maxRank;
+        int rest = item / maxRank;
         int g = rest % group.Count;
-        int m = rest / group.Count;
+        int m = tokenList[rest / group.Count];
+        long i = ((long)m * group.Count + g) * maxRank + j;
         int slot = a.SlotOfToken[m];
         if (slot < 0)
             return;

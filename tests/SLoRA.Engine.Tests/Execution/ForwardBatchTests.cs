@@ -36,4 +36,26 @@ public class ForwardBatchTests
         Assert.Equal([0, 0, 0, 0], Enumerable.Range(0, PackedAdapter.NumGroups).Select(batch.GroupRank));
         Assert.Throws<ArgumentException>(() => batch.AddSequence([0], [1], loraSlot: 0, loraRank: 3, groupRanks: [1, 2]));
     }
+
+    [Fact]
+    public void Decode_tokens_are_listed_and_prefill_segments_cut_into_tiles_of_at_most_TileTokens()
+    {
+        var batch = new ForwardBatch(tokenCapacity: 4, sequenceCapacity: 1);
+        int[] Pages(int n) => Enumerable.Range(0, n).ToArray();
+        int[] Tokens(int n) => Enumerable.Repeat(7, n).ToArray();
+        batch.AddSequence(Pages(9), Tokens(1));                                 // decode: token 0
+        batch.AddSequence(Pages(40), Tokens(2 * ForwardBatch.TileTokens + 3));  // prefill: tokens 1..35
+        batch.AddSequence(Pages(3), Tokens(1));                                 // decode: token 36
+        batch.AddSequence(Pages(50), Tokens(ForwardBatch.TileTokens));          // prefill chunk: tokens 37..52
+        Assert.Equal([0, 36], batch.DecodeTokens.ToArray());
+        var tiles = batch.PrefillTiles.ToArray().Select(t => (t.First, t.Count)).ToArray();
+        int tile = ForwardBatch.TileTokens;
+        Assert.Equal([(1, tile), (1 + tile, tile), (1 + 2 * tile, 3), (37, tile)], tiles);
+        Assert.Equal(2, batch.NumDecodeTokens);
+        Assert.Equal(4, batch.NumPrefillTiles);
+
+        batch.Clear();
+        Assert.Equal(0, batch.NumDecodeTokens);
+        Assert.Equal(0, batch.NumPrefillTiles);
+    }
 }
