@@ -33,9 +33,12 @@ internal readonly struct LoraLayout(int numLayers, int sliceElements, int module
     /// <summary>Pool offset of element <paramref name="e"/> of an adapter's layer data.</summary>
     public long Address(ArrayView<int> pageLists, int slot, int layer, long e)
     {
-        long pageIndex = e / SliceElements;
-        int page = pageLists[(long)slot * MaxPagesPerAdapter + pageIndex];
-        return ((long)page * NumLayers + layer) * SliceElements + (e - pageIndex * SliceElements);
+        // 32-bit division: an adapter's layer data is far below 2^31 elements (PackedAdapter packs
+        // its starts as ints), and a 64-bit division is a long subroutine on a GPU.
+        int element = (int)e;
+        int pageIndex = element / SliceElements;
+        int page = pageLists[slot * MaxPagesPerAdapter + pageIndex];
+        return ((long)page * NumLayers + layer) * SliceElements + (element - pageIndex * SliceElements);
     }
 
     public int EntryIndex(int slot, int layer, int module) => (slot * NumLayers + layer) * ModulesPerLayer + module;

@@ -122,14 +122,14 @@ internal sealed class SegmentLoraKernels
 
     private static void Store(ArrayView<float> to, int at, Half8 h)
     {
-        to[at] = (float)h.V0;
-        to[at + 1] = (float)h.V1;
-        to[at + 2] = (float)h.V2;
-        to[at + 3] = (float)h.V3;
-        to[at + 4] = (float)h.V4;
-        to[at + 5] = (float)h.V5;
-        to[at + 6] = (float)h.V6;
-        to[at + 7] = (float)h.V7;
+        to[at] = h.F0;
+        to[at + 1] = h.F1;
+        to[at + 2] = h.F2;
+        to[at + 3] = h.F3;
+        to[at + 4] = h.F4;
+        to[at + 5] = h.F5;
+        to[at + 6] = h.F6;
+        to[at + 7] = h.F7;
     }
 
     internal static void ShrinkKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x,

@@ -1,21 +1,40 @@
 using System.Runtime.InteropServices;
+using ILGPU;
 using Half = ILGPU.Half;
 
 namespace SLoRA.Engine.Kernels;
 
-/// <summary>Eight fp16 values: one 16-byte load on a GPU (the widest a thread issues).</summary>
+/// <summary>
+/// Eight fp16 values: one 16-byte load on a GPU (the widest a thread issues). Held as four 32-bit
+/// words, element 2i in the low half of word i: ILGPU turns a struct of eight fp16 fields into two
+/// 8-byte loads (ld.v4.b16), a struct of four words into one 16-byte load (ld.v4.b32).
+/// </summary>
 [StructLayout(LayoutKind.Sequential, Pack = 16)]
 internal struct Half8
 {
-    public Half V0, V1, V2, V3, V4, V5, V6, V7;
+    public uint W0, W1, W2, W3;
+
+    public readonly float F0 => Lo(W0);
+    public readonly float F1 => Hi(W0);
+    public readonly float F2 => Lo(W1);
+    public readonly float F3 => Hi(W1);
+    public readonly float F4 => Lo(W2);
+    public readonly float F5 => Hi(W2);
+    public readonly float F6 => Lo(W3);
+    public readonly float F7 => Hi(W3);
+
+    private static float Lo(uint word) => (float)Interop.IntAsFloat((ushort)word);
+
+    private static float Hi(uint word) => (float)Interop.IntAsFloat((ushort)(word >> 16));
+
+    /// <summary>Two fp16 values as one word, <paramref name="low"/> in the low half.</summary>
+    public static uint Pack(Half low, Half high) => Interop.FloatAsInt(low) | ((uint)Interop.FloatAsInt(high) << 16);
 
     public readonly float Dot(in Float8 q) =>
-        (float)V0 * q.V0 + (float)V1 * q.V1 + (float)V2 * q.V2 + (float)V3 * q.V3 +
-        (float)V4 * q.V4 + (float)V5 * q.V5 + (float)V6 * q.V6 + (float)V7 * q.V7;
+        F0 * q.V0 + F1 * q.V1 + F2 * q.V2 + F3 * q.V3 + F4 * q.V4 + F5 * q.V5 + F6 * q.V6 + F7 * q.V7;
 
     public readonly float Dot(in Half8 o) =>
-        (float)V0 * (float)o.V0 + (float)V1 * (float)o.V1 + (float)V2 * (float)o.V2 + (float)V3 * (float)o.V3 +
-        (float)V4 * (float)o.V4 + (float)V5 * (float)o.V5 + (float)V6 * (float)o.V6 + (float)V7 * (float)o.V7;
+        F0 * o.F0 + F1 * o.F1 + F2 * o.F2 + F3 * o.F3 + F4 * o.F4 + F5 * o.F5 + F6 * o.F6 + F7 * o.F7;
 }
 
 /// <summary>Eight fp32 values (two 16-byte loads).</summary>
@@ -27,17 +46,17 @@ internal struct Float8
     /// <summary>this × <paramref name="scale"/> + <paramref name="p"/> × <paramref name="v"/>, element-wise.</summary>
     public readonly Float8 ScaleAdd(float scale, float p, in Half8 v) => new()
     {
-        V0 = V0 * scale + p * (float)v.V0, V1 = V1 * scale + p * (float)v.V1,
-        V2 = V2 * scale + p * (float)v.V2, V3 = V3 * scale + p * (float)v.V3,
-        V4 = V4 * scale + p * (float)v.V4, V5 = V5 * scale + p * (float)v.V5,
-        V6 = V6 * scale + p * (float)v.V6, V7 = V7 * scale + p * (float)v.V7,
+        V0 = V0 * scale + p * v.F0, V1 = V1 * scale + p * v.F1,
+        V2 = V2 * scale + p * v.F2, V3 = V3 * scale + p * v.F3,
+        V4 = V4 * scale + p * v.F4, V5 = V5 * scale + p * v.F5,
+        V6 = V6 * scale + p * v.F6, V7 = V7 * scale + p * v.F7,
     };
 
     /// <summary>this + <paramref name="p"/> × <paramref name="v"/>, element-wise.</summary>
     public readonly Float8 Add(float p, in Half8 v) => new()
     {
-        V0 = V0 + p * (float)v.V0, V1 = V1 + p * (float)v.V1, V2 = V2 + p * (float)v.V2, V3 = V3 + p * (float)v.V3,
-        V4 = V4 + p * (float)v.V4, V5 = V5 + p * (float)v.V5, V6 = V6 + p * (float)v.V6, V7 = V7 + p * (float)v.V7,
+        V0 = V0 + p * v.F0, V1 = V1 + p * v.F1, V2 = V2 + p * v.F2, V3 = V3 + p * v.F3,
+        V4 = V4 + p * v.F4, V5 = V5 + p * v.F5, V6 = V6 + p * v.F6, V7 = V7 + p * v.F7,
     };
 
     /// <summary>this + <paramref name="scale"/> × <paramref name="o"/>, element-wise.</summary>
@@ -50,8 +69,8 @@ internal struct Float8
     /// <summary>Every element times <paramref name="scale"/>, rounded to fp16.</summary>
     public readonly Half8 ToHalf(float scale) => new()
     {
-        V0 = (Half)(V0 * scale), V1 = (Half)(V1 * scale), V2 = (Half)(V2 * scale), V3 = (Half)(V3 * scale),
-        V4 = (Half)(V4 * scale), V5 = (Half)(V5 * scale), V6 = (Half)(V6 * scale), V7 = (Half)(V7 * scale),
+        W0 = Half8.Pack((Half)(V0 * scale), (Half)(V1 * scale)), W1 = Half8.Pack((Half)(V2 * scale), (Half)(V3 * scale)),
+        W2 = Half8.Pack((Half)(V4 * scale), (Half)(V5 * scale)), W3 = Half8.Pack((Half)(V6 * scale), (Half)(V7 * scale)),
     };
 
     /// <summary>Every element multiplied by <paramref name="scale"/>.</summary>
