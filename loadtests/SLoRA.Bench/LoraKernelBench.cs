@@ -49,6 +49,7 @@ public static class LoraKernelBench
         var results = new List<LoraKernelResult>();
         var lora = new LoraKernels(acc);
         var tuned = device.IsCuda ? new TunedKernels(acc) : null;
+        var segment = new SegmentLoraKernels(acc);
         var qkv = new LoraGroup(0, 3, config.HiddenSize, config.QDim, config.KvDim, config.KvDim, config.QDim + 2 * config.KvDim);
         var o = new LoraGroup(3, 1, config.QDim, config.HiddenSize, 0, 0, config.HiddenSize);
         foreach (var (tokensPerRequest, kernel) in new[] { (1, "MBGMV"), (prefillTokens, "MBGMM") })
@@ -68,12 +69,36 @@ public static class LoraKernelBench
                 y.MemSetToZero();
                 var args = new LoraArgs(pool.View, cache.PageLists, cache.Entries, slots.View, shrunk.View);
                 var stream = acc.DefaultStream;
+                // What the runner launches on a GPU: MBGMV per token for decode, MBGMM over
+                // 16-token tiles for prefill segments (the portable pair elsewhere).
+                var tileList = new List<TokenTile>();
+                for (int r = 0; r < requests; r++)
+                {
+                    for (int i = 0; i < tokensPerRequest; i += 16)
+                        tileList.Add(new TokenTile(r * tokensPerRequest + i, Math.Min(16, tokensPerRequest - i)));
+                }
+                using var tiles = acc.Allocate1D(tileList.ToArray());
+                bool segmented = tuned is not null && segment.Supports && tokensPerRequest > 1;
+                void Shrink()
+                {
+                    if (segmented)
+                        segment.Shrink(stream, tiles.View, tileList.Count, args, cache.Layout, group, x.View, 0, maxRank);
+                    else
+                        tuned!.LoraShrink(stream, all.View, tokens, args, cache.Layout, group, x.View, 0, maxRank);
+                }
+                void Expand()
+                {
+                    if (segmented)
+                        segment.Expand(stream, tiles.View, tileList.Count, args, cache.Layout, group, y.View, 0, maxRank);
+                    else
+                        tuned!.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank);
+                }
                 void Launch()
                 {
                     if (tuned is not null)
                     {
-                        tuned.LoraShrink(stream, all.View, tokens, args, cache.Layout, group, x.View, 0, maxRank);
-                        tuned.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank);
+                        Shrink();
+                        Expand();
                     }
                     else
                     {
@@ -83,19 +108,12 @@ public static class LoraKernelBench
                 // Launches back to back, as the engine issues them, timed in runs of several: a
                 // synchronize after every launch would add the host's round trip (~10 us) to
                 // kernels that should take tens of microseconds.
-                var times = new List<double>();
-                int runs = device.IsCuda ? 10 : 3, perRun = device.IsCuda ? 20 : 1;
-                Launch();
-                stream.Synchronize();
-                for (int i = 0; i < runs; i++)
+                double seconds = AttentionBench.Time(stream, device.IsCuda, Launch);
+                if (tuned is not null)
                 {
-                    var clock = Stopwatch.StartNew();
-                    for (int k = 0; k < perRun; k++)
-                        Launch();
-                    stream.Synchronize();
-                    times.Add(clock.Elapsed.TotalSeconds / perRun);
+                    double shrink = AttentionBench.Time(stream, true, Shrink), expand = AttentionBench.Time(stream, true, Expand);
+                    log($"{kernel} [{name}] shrink alone {shrink * 1e6:F1} us, expand alone {expand * 1e6:F1} us");
                 }
-                double seconds = BandwidthProbe.Median(times);
                 double weights = 0;
                 for (int r = 0; r < requests; r++)
                 {

@@ -40,6 +40,8 @@ using (var device = ComputeDevice.Create(accelerator))
     if (Get("gemm", "false") == "true" && device.Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda)
         report["gemm"] = GemmBench.Run(cuda, Log);
     if (Get("skip-kernels", "false") != "true")
+        report["attention_kernels"] = AttentionBench.Run(device, config, batches: tiny ? [1, 4] : [1, 32, 64, 128, 256], context: tiny ? 64 : 384, prompt: tiny ? 32 : 256, bandwidth, Log);
+    if (Get("skip-kernels", "false") != "true")
         report["lora_kernels"] = LoraKernelBench.Run(device, config, requests: tiny ? 8 : 64, ranks: [8, 16, 32, 64], prefillTokens: tiny ? 4 : 16, bandwidth, Log);
 }
 
