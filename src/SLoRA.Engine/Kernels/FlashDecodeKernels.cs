@@ -109,34 +109,46 @@ internal sealed class FlashDecodeKernels
         float max = float.NegativeInfinity;
         float sum = 0f;
 
-        for (int block = first; block < end; block += Unroll * keysPerLoad)
+        // The page ids of the first iteration's keys; each iteration then fetches the next one's
+        // along with its own K/V loads, so a key costs one memory latency, not two in a row.
+        int step = Unroll * keysPerLoad;
+        int next0 = PageOf(a, pageListStart, first + sub, end);
+        int next1 = PageOf(a, pageListStart, first + sub + keysPerLoad, end);
+        int next2 = PageOf(a, pageListStart, first + sub + 2 * keysPerLoad, end);
+        int next3 = PageOf(a, pageListStart, first + sub + 3 * keysPerLoad, end);
+        for (int block = first; block < end; block += step)
         {
             // Four keys per lane group, all eight loads issued before any is used.
             int t0 = block + sub, t1 = t0 + keysPerLoad, t2 = t1 + keysPerLoad, t3 = t2 + keysPerLoad;
             bool ok0 = t0 < end, ok1 = t1 < end, ok2 = t2 < end, ok3 = t3 < end;
+            int page0 = next0, page1 = next1, page2 = next2, page3 = next3;
+            next0 = PageOf(a, pageListStart, t0 + step, end);
+            next1 = PageOf(a, pageListStart, t1 + step, end);
+            next2 = PageOf(a, pageListStart, t2 + step, end);
+            next3 = PageOf(a, pageListStart, t3 + step, end);
             Half8 k0 = default, k1 = default, k2 = default, k3 = default;
             Half8 v0 = default, v1 = default, v2 = default, v3 = default;
             if (ok0)
             {
-                long o = shape.KeyOffset(a.PageLists[pageListStart + t0], layer) / 8 + inRow8;
+                long o = shape.KeyOffset(page0, layer) / 8 + inRow8;
                 k0 = pool8[o];
                 v0 = pool8[o + kvDim8];
             }
             if (ok1)
             {
-                long o = shape.KeyOffset(a.PageLists[pageListStart + t1], layer) / 8 + inRow8;
+                long o = shape.KeyOffset(page1, layer) / 8 + inRow8;
                 k1 = pool8[o];
                 v1 = pool8[o + kvDim8];
             }
             if (ok2)
             {
-                long o = shape.KeyOffset(a.PageLists[pageListStart + t2], layer) / 8 + inRow8;
+                long o = shape.KeyOffset(page2, layer) / 8 + inRow8;
                 k2 = pool8[o];
                 v2 = pool8[o + kvDim8];
             }
             if (ok3)
             {
-                long o = shape.KeyOffset(a.PageLists[pageListStart + t3], layer) / 8 + inRow8;
+                long o = shape.KeyOffset(page3, layer) / 8 + inRow8;
                 k3 = pool8[o];
                 v3 = pool8[o + kvDim8];
             }
@@ -180,6 +192,9 @@ internal sealed class FlashDecodeKernels
             scratch.Sum[state] = sum;
         }
     }
+
+    /// <summary>The page of key <paramref name="t"/>, or 0 past <paramref name="end"/> (never read then).</summary>
+    private static int PageOf(AttentionArgs a, int pageListStart, int t, int end) => t < end ? a.PageLists[pageListStart + t] : 0;
 
     internal static void Combine(Index1D i, AttentionArgs a, FlashScratch scratch, ArrayView<int> tokenList, AttentionShape shape, int splits)
     {

@@ -16,6 +16,9 @@ internal sealed class TunedKernels
     /// <summary>Warps per group: enough groups per SM to hide latency without large groups.</summary>
     private const int WarpsPerGroup = 4;
 
+    /// <summary>Rank phases of the vectorized expand: lanes that split one 8-column chunk's rank rows.</summary>
+    private const int RankPhases = 4;
+
     /// <summary>Most head dimensions per lane the attention kernel holds (head_dim ≤ 8 × warp size).</summary>
     public const int MaxDimsPerLane = 8;
 
@@ -24,7 +27,7 @@ internal sealed class TunedKernels
     private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, AttentionShape, int, float, int> _attention;
     private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int, int> _shrink;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int> _argMax;
-    private readonly Action<AcceleratorStream, Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int> _expand8;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int, int, int> _expand8;
 
     public TunedKernels(Accelerator accelerator)
     {
@@ -33,7 +36,7 @@ internal sealed class TunedKernels
         _attention = accelerator.LoadKernel<AttentionArgs, AttentionShape, int, float, int>(Attention);
         _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int, int>(LoraShrink);
         _argMax = accelerator.LoadKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int>(ArgMax);
-        _expand8 = accelerator.LoadAutoGroupedKernel<Index1D, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int>(LoraExpand8);
+        _expand8 = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int, int, int>(LoraExpand8);
     }
 
     /// <summary>Whether the attention kernel can hold this head dimension.</summary>
@@ -103,19 +106,37 @@ internal sealed class TunedKernels
     {
         if (!ExpandVectorizes(layout, group))
             throw new ArgumentException("The vectorized expand needs 8-aligned matrices, outputs and rows (see ExpandVectorizes).", nameof(group));
-        if (maxRank > 0 && numTokens > 0)
-            _expand8(stream, numTokens * (group.OutWidth / 8), args, layout, group, tokenList, y, layer, maxRank);
+        if (maxRank == 0 || numTokens == 0)
+            return;
+        // Lanes over (rank phase, 8-column chunk): a warp covers ws/phases chunks of 8 columns, and
+        // each chunk's rank rows are split over the phases, so an adapter of rank 64 is 16 rows per
+        // thread, not 64 (the chain of dependent page-list and Bᵀ loads sets the kernel's time).
+        int ws = _acc.WarpSize;
+        int phases = Math.Min(RankPhases, ws);
+        int columnsPerWarp = ws / phases * 8;
+        int warpsPerToken = (group.OutWidth + columnsPerWarp - 1) / columnsPerWarp;
+        int items = numTokens * warpsPerToken;
+        _expand8(stream, Warps(items), args, layout, group, tokenList, y, layer, maxRank, phases, items);
     }
 
-    internal static void LoraExpand8(Index1D i, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<float> y, int layer, int maxRank)
+    internal static void LoraExpand8(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<float> y, int layer, int maxRank,
+        int phases, int numItems)
     {
-        int width8 = group.OutWidth / 8;
-        int listIndex = i / width8;
-        int col = (i - listIndex * width8) * 8;
+        int item = WarpItem();
+        if (item >= numItems)
+            return;
+        int ws = Warp.WarpSize;
+        int chunks = ws / phases;
+        int warpsPerToken = (group.OutWidth + chunks * 8 - 1) / (chunks * 8);
+        int listIndex = item / warpsPerToken;
         int m = tokenList[listIndex];
         int slot = a.SlotOfToken[m];
         if (slot < 0)
-            return;
+            return; // the whole warp: one token
+        int phase = Warp.LaneIdx / chunks;
+        int col = ((item - listIndex * warpsPerToken) * chunks + Warp.LaneIdx - phase * chunks) * 8;
+        // Each lane's module; lanes past the outputs, or of an unadapted module, walk no rows but
+        // still take part in the shuffles below.
         int g = 0;
         int o = col;
         if (o >= group.Out0)
@@ -128,32 +149,38 @@ internal sealed class TunedKernels
                 g = 2;
             }
         }
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        if (e.Rank == 0)
-            return;
+        bool inside = col < group.OutWidth;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + (inside ? g : 0))];
+        int rank = inside ? e.Rank : 0;
         long outFeatures = group.OutFeatures(g);
         long shrunk = ((long)m * group.Count + g) * maxRank;
         var pool8 = a.Pool.Cast<Half8>();
-        long element = (long)e.BStart + o;
         var acc = default(Float8);
-        for (int j = 0; j < e.Rank; j += 4)
+        long step = phases * outFeatures;
+        long element = (long)e.BStart + o + phase * outFeatures;
+        for (int j = phase; j < rank; j += 4 * phases)
         {
-            // Four rank rows per iteration, their loads issued together.
-            bool ok1 = j + 1 < e.Rank, ok2 = j + 2 < e.Rank, ok3 = j + 3 < e.Rank;
+            // Four of this phase's rank rows per iteration, their loads issued together.
+            bool ok1 = j + phases < rank, ok2 = j + 2 * phases < rank, ok3 = j + 3 * phases < rank;
             Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, element) / 8];
-            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + outFeatures) / 8] : default;
-            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * outFeatures) / 8] : default;
-            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * outFeatures) / 8] : default;
+            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + step) / 8] : default;
+            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * step) / 8] : default;
+            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * step) / 8] : default;
             float s0 = a.Shrunk[shrunk + j];
-            float s1 = ok1 ? a.Shrunk[shrunk + j + 1] : 0f;
-            float s2 = ok2 ? a.Shrunk[shrunk + j + 2] : 0f;
-            float s3 = ok3 ? a.Shrunk[shrunk + j + 3] : 0f;
+            float s1 = ok1 ? a.Shrunk[shrunk + j + phases] : 0f;
+            float s2 = ok2 ? a.Shrunk[shrunk + j + 2 * phases] : 0f;
+            float s3 = ok3 ? a.Shrunk[shrunk + j + 3 * phases] : 0f;
             acc = acc.Add(s0, b0).Add(s1, b1).Add(s2, b2).Add(s3, b3);
-            element += 4 * outFeatures;
+            element += 4 * step;
         }
-        var y8 = y.Cast<Float8>();
-        long at = ((long)m * group.OutputStride + col) / 8;
-        y8[at] = y8[at].Plus(e.Scaling, acc);
+        // Sum the phases of each chunk (lanes chunk, chunk + chunks, ...).
+        acc = WarpMath.XorSum(acc, ws / 2, chunks);
+        if (phase == 0 && rank > 0)
+        {
+            var y8 = y.Cast<Float8>();
+            long at = ((long)m * group.OutputStride + col) / 8;
+            y8[at] = y8[at].Plus(e.Scaling, acc);
+        }
     }
 
     /// <summary>Per row of logits: the argmax token and its log-probability.</summary>
@@ -264,22 +291,16 @@ internal sealed class TunedKernels
         {
             // Eight elements per lane per load (16 bytes); 8-aligned rows never straddle a page
             // inside a chunk, because slices are multiples of 8 too.
-            var pool8 = a.Pool.Cast<Half8>();
             var x8 = x.Cast<Half8>();
             int stride = 8 * Warp.WarpSize;
-            for (int k = 8 * Warp.LaneIdx; k < n; k += 4 * stride)
+            for (int k = 8 * Warp.LaneIdx; k < n; k += 8 * stride)
             {
-                // Four chunks per iteration, their loads issued together (each finds its page).
-                int k1 = k + stride, k2 = k1 + stride, k3 = k2 + stride;
-                Half8 a0 = pool8[layout.Address(a.PageLists, slot, layer, row + k) / 8];
-                Half8 a1 = k1 < n ? pool8[layout.Address(a.PageLists, slot, layer, row + k1) / 8] : default;
-                Half8 a2 = k2 < n ? pool8[layout.Address(a.PageLists, slot, layer, row + k2) / 8] : default;
-                Half8 a3 = k3 < n ? pool8[layout.Address(a.PageLists, slot, layer, row + k3) / 8] : default;
-                Half8 x0 = x8[(xRow + k) / 8];
-                Half8 x1 = k1 < n ? x8[(xRow + k1) / 8] : default;
-                Half8 x2 = k2 < n ? x8[(xRow + k2) / 8] : default;
-                Half8 x3 = k3 < n ? x8[(xRow + k3) / 8] : default;
-                sum += a0.Dot(x0) + a1.Dot(x1) + a2.Dot(x2) + a3.Dot(x3);
+                // Eight chunks per iteration, their loads issued together (each finds its page):
+                // a 4096-wide row is two iterations of a warp.
+                sum += Chunk(a, layout, slot, layer, row, x8, xRow, k, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + stride, n)
+                    + Chunk(a, layout, slot, layer, row, x8, xRow, k + 2 * stride, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + 3 * stride, n)
+                    + Chunk(a, layout, slot, layer, row, x8, xRow, k + 4 * stride, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + 5 * stride, n)
+                    + Chunk(a, layout, slot, layer, row, x8, xRow, k + 6 * stride, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + 7 * stride, n);
             }
         }
         else
@@ -305,6 +326,10 @@ internal sealed class TunedKernels
         if (Warp.LaneIdx == 0)
             a.Shrunk[i] = sum;
     }
+
+    /// <summary>A[row + k .. +8] · x[xRow + k .. +8], or 0 past the row's end.</summary>
+    private static float Chunk(LoraArgs a, LoraLayout layout, int slot, int layer, long row, ArrayView<Half8> x8, long xRow, int k, int n) =>
+        k < n ? a.Pool.Cast<Half8>()[layout.Address(a.PageLists, slot, layer, row + k) / 8].Dot(x8[(xRow + k) / 8]) : 0f;
 
     internal static void ArgMax(ArrayView<float> logits, int vocab, ArrayView<int> tokens, ArrayView<float> logprobs, int numRows)
     {

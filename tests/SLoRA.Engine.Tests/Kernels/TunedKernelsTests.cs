@@ -96,13 +96,16 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
     }
 
     // Aligned layouts (as PackedAdapter packs): in features 48, 32 and 64 (several 16-byte chunks
-    // per lane, a tail iteration with fewer than four), slices of 40 so rows straddle pages.
+    // per lane, a tail iteration with fewer than eight), slices of 40 so rows straddle pages.
     public static TheoryData<string, int, int, int> AlignedLoraGroups => new()
     {
         { "qkv", 0, 3, 4 },
         { "o", 3, 1, 4 },
         { "gate_up", 4, 2, 8 },
         { "down", 6, 1, 2 },
+        // Warps of 32 cover 64 columns: one warp spans q, k (unadapted by slot 2) and v.
+        { "qkv", 0, 3, 32 },
+        { "gate_up", 4, 2, 16 },
     };
 
     [Theory]
