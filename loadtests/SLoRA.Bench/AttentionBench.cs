@@ -112,3 +112,17 @@ public static class AttentionBench
         return BandwidthProbe.Median(times);
     }
 }
+
+/// <summary>What one kernel launch costs when there is no work: ILGPU's host-side launch plus the GPU's launch gap, the floor under every small kernel of a decode step.</summary>
+public static class LaunchProbe
+{
+    public static double MeasureSeconds(Accelerator accelerator)
+    {
+        var kernel = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<int>>(Empty);
+        using var buffer = accelerator.Allocate1D<int>(32);
+        var stream = accelerator.DefaultStream;
+        return AttentionBench.Time(stream, accelerator.AcceleratorType != AcceleratorType.CPU, () => kernel(stream, 32, buffer.View));
+    }
+
+    private static void Empty(Index1D i, ArrayView<int> data) => data[i] = i;
+}

@@ -37,6 +37,9 @@ using (var device = ComputeDevice.Create(accelerator))
     Log($"device {device.Description}: copy bandwidth {bandwidth / 1e9:F0} GB/s (read + write)");
     report["device"] = device.Description;
     report["bandwidth_bytes_per_second"] = bandwidth;
+    double launch = LaunchProbe.MeasureSeconds(device.Accelerator);
+    Log($"kernel launch (empty kernel, back to back): {launch * 1e6:F1} us");
+    report["empty_launch_seconds"] = launch;
     if (Get("gemm", "false") == "true" && device.Accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda)
         report["gemm"] = GemmBench.Run(cuda, Log);
     if (Get("skip-kernels", "false") != "true")

@@ -16,6 +16,9 @@ internal sealed class TunedKernels
     /// <summary>Warps per group: enough groups per SM to hide latency without large groups.</summary>
     private const int WarpsPerGroup = 4;
 
+    /// <summary>Rank rows per warp of the vectorized shrink.</summary>
+    private const int ShrinkRows = 4;
+
     /// <summary>Rank phases of the vectorized expand: lanes that split one 8-column chunk's rank rows.</summary>
     private const int RankPhases = 4;
 
@@ -25,17 +28,19 @@ internal sealed class TunedKernels
     private readonly Accelerator _acc;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int> _norm;
     private readonly Action<AcceleratorStream, KernelConfig, AttentionArgs, AttentionShape, int, float, int> _attention;
-    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int, int> _shrink;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int> _shrink;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int> _argMax;
     private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int, int, int> _expand8;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int> _shrinkRows;
 
     public TunedKernels(Accelerator accelerator)
     {
         _acc = accelerator;
         _norm = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<Half>, ArrayView<Half>, int, float, int>(RmsNorm);
         _attention = accelerator.LoadKernel<AttentionArgs, AttentionShape, int, float, int>(Attention);
-        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int, int>(LoraShrink);
+        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int>(LoraShrink);
         _argMax = accelerator.LoadKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, int>(ArgMax);
+        _shrinkRows = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int>(LoraShrinkRows);
         _expand8 = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int, int, int>(LoraExpand8);
     }
 
@@ -81,9 +86,19 @@ internal sealed class TunedKernels
         int items = numTokens * group.Count * maxRank;
         // 16-byte loads need 8-aligned rows: the input width and the slices are multiples of 8,
         // and PackedAdapter starts every matrix on a multiple of 8 (layout.AlignedStarts).
-        int vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
-        if (items > 0)
-            _shrink(stream, Warps(items), args, layout, group, tokenList, x, layer, maxRank, items, vectorized);
+        bool vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1;
+        if (items == 0)
+            return;
+        if (vectorized)
+        {
+            // Four rank rows per warp: each x chunk is loaded once for the four rows.
+            int rowItems = numTokens * group.Count * ((maxRank + ShrinkRows - 1) / ShrinkRows);
+            _shrinkRows(stream, Warps(rowItems), args, layout, group, tokenList, x, layer, maxRank, rowItems);
+        }
+        else
+        {
+            _shrink(stream, Warps(items), args, layout, group, tokenList, x, layer, maxRank, items);
+        }
     }
 
     /// <summary>
@@ -265,8 +280,9 @@ internal sealed class TunedKernels
             a.Output[outRow + lane + k * ws] = (Half)(acc[k] * inv);
     }
 
+    /// <summary>The scalar shrink (rows not 8-aligned): one warp per (token, module, rank row), lanes striding over the row.</summary>
     internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<Half> x, int layer, int maxRank,
-        int numItems, int vectorized)
+        int numItems)
     {
         int item = WarpItem();
         if (item >= numItems)
@@ -287,49 +303,103 @@ internal sealed class TunedKernels
         long xRow = (long)m * n;
         int slice = layout.SliceElements;
         float sum = 0f;
-        if (vectorized == 1)
+        // Walk the row through its pages: one division per page boundary, not per element.
+        long element = row + Warp.LaneIdx;
+        long pageIndex = element / slice;
+        long pageStart = pageIndex * slice;
+        long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
+        for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
         {
-            // Eight elements per lane per load (16 bytes); 8-aligned rows never straddle a page
-            // inside a chunk, because slices are multiples of 8 too.
-            var x8 = x.Cast<Half8>();
-            int stride = 8 * Warp.WarpSize;
-            for (int k = 8 * Warp.LaneIdx; k < n; k += 8 * stride)
+            while (element >= pageStart + slice)
             {
-                // Eight chunks per iteration, their loads issued together (each finds its page):
-                // a 4096-wide row is two iterations of a warp.
-                sum += Chunk(a, layout, slot, layer, row, x8, xRow, k, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + stride, n)
-                    + Chunk(a, layout, slot, layer, row, x8, xRow, k + 2 * stride, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + 3 * stride, n)
-                    + Chunk(a, layout, slot, layer, row, x8, xRow, k + 4 * stride, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + 5 * stride, n)
-                    + Chunk(a, layout, slot, layer, row, x8, xRow, k + 6 * stride, n) + Chunk(a, layout, slot, layer, row, x8, xRow, k + 7 * stride, n);
+                pageIndex++;
+                pageStart += slice;
+                pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
             }
-        }
-        else
-        {
-            // Walk the row through its pages: one division per page boundary, not per element.
-            long element = row + Warp.LaneIdx;
-            long pageIndex = element / slice;
-            long pageStart = pageIndex * slice;
-            long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
-            for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
-            {
-                while (element >= pageStart + slice)
-                {
-                    pageIndex++;
-                    pageStart += slice;
-                    pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
-                }
-                sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
-                element += Warp.WarpSize;
-            }
+            sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
+            element += Warp.WarpSize;
         }
         sum = WarpMath.AllSum(sum);
         if (Warp.LaneIdx == 0)
             a.Shrunk[i] = sum;
     }
 
-    /// <summary>A[row + k .. +8] · x[xRow + k .. +8], or 0 past the row's end.</summary>
-    private static float Chunk(LoraArgs a, LoraLayout layout, int slot, int layer, long row, ArrayView<Half8> x8, long xRow, int k, int n) =>
-        k < n ? a.Pool.Cast<Half8>()[layout.Address(a.PageLists, slot, layer, row + k) / 8].Dot(x8[(xRow + k) / 8]) : 0f;
+    /// <summary>
+    /// The vectorized shrink: one warp per (token, module, block of four rank rows), lanes over
+    /// 16-byte chunks of the input, four chunks per iteration: 4 x loads and 16 A loads in flight
+    /// per lane, and x read once per four rows instead of once per row.
+    /// </summary>
+    internal static void LoraShrinkRows(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<Half> x, int layer,
+        int maxRank, int numItems)
+    {
+        int item = WarpItem();
+        if (item >= numItems)
+            return;
+        int blocks = (maxRank + ShrinkRows - 1) / ShrinkRows;
+        int block = item % blocks;
+        int rest = item / blocks;
+        int g = rest % group.Count;
+        int m = tokenList[rest / group.Count];
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        int j0 = block * ShrinkRows;
+        if (j0 >= e.Rank)
+            return;
+        int n = group.InFeatures;
+        // Rows past the rank repeat the last row (their sums are not written).
+        long last = (long)e.AStart + (long)(e.Rank - 1) * n;
+        long row0 = (long)e.AStart + (long)j0 * n;
+        long row1 = Math.Min(row0 + n, last), row2 = Math.Min(row0 + 2L * n, last), row3 = Math.Min(row0 + 3L * n, last);
+        long xRow = (long)m * n;
+        var x8 = x.Cast<Half8>();
+        var pool8 = a.Pool.Cast<Half8>();
+        int stride = 8 * Warp.WarpSize;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        for (int k = 8 * Warp.LaneIdx; k < n; k += 2 * stride)
+        {
+            // Two chunks of four rows per iteration, ten 16-byte loads issued together (written out:
+            // ILGPU does not unroll an inner loop here). Copies into locals: ILGPU turns a struct
+            // copy into one 16-byte load, but a method called on the element in place into a load
+            // per field use.
+            int kb = k + stride;
+            bool second = kb < n;
+            Half8 xa = x8[(xRow + k) / 8];
+            Half8 a0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + k) / 8];
+            Half8 a1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + k) / 8];
+            Half8 a2 = pool8[layout.Address(a.PageLists, slot, layer, row2 + k) / 8];
+            Half8 a3 = pool8[layout.Address(a.PageLists, slot, layer, row3 + k) / 8];
+            Half8 xb = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            if (second)
+            {
+                xb = x8[(xRow + kb) / 8];
+                b0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + kb) / 8];
+                b1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + kb) / 8];
+                b2 = pool8[layout.Address(a.PageLists, slot, layer, row2 + kb) / 8];
+                b3 = pool8[layout.Address(a.PageLists, slot, layer, row3 + kb) / 8];
+            }
+            s0 += a0.Dot(xa) + b0.Dot(xb);
+            s1 += a1.Dot(xa) + b1.Dot(xb);
+            s2 += a2.Dot(xa) + b2.Dot(xb);
+            s3 += a3.Dot(xa) + b3.Dot(xb);
+        }
+        s0 = WarpMath.AllSum(s0);
+        s1 = WarpMath.AllSum(s1);
+        s2 = WarpMath.AllSum(s2);
+        s3 = WarpMath.AllSum(s3);
+        if (Warp.LaneIdx == 0)
+        {
+            long at = ((long)m * group.Count + g) * maxRank + j0;
+            a.Shrunk[at] = s0;
+            if (j0 + 1 < e.Rank)
+                a.Shrunk[at + 1] = s1;
+            if (j0 + 2 < e.Rank)
+                a.Shrunk[at + 2] = s2;
+            if (j0 + 3 < e.Rank)
+                a.Shrunk[at + 3] = s3;
+        }
+    }
 
     internal static void ArgMax(ArrayView<float> logits, int vocab, ArrayView<int> tokens, ArrayView<float> logprobs, int numRows)
     {
