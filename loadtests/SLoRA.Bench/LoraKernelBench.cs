@@ -113,6 +113,14 @@ public static class LoraKernelBench
                 {
                     double shrink = AttentionBench.Time(stream, true, Shrink), expand = AttentionBench.Time(stream, true, Expand);
                     log($"{kernel} [{name}] shrink alone {shrink * 1e6:F1} us, expand alone {expand * 1e6:F1} us");
+                    if (!segmented)
+                    {
+                        foreach (int phases in new[] { 2, 8 })
+                        {
+                            double t = AttentionBench.Time(stream, true, () => tuned!.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank, phases));
+                            log($"{kernel} [{name}] expand with {phases} rank phases (engine: {TunedKernels.RankPhases}): {t * 1e6:F1} us");
+                        }
+                    }
                 }
                 double weights = 0;
                 for (int r = 0; r < requests; r++)

@@ -20,7 +20,7 @@ internal sealed class TunedKernels
     private const int ShrinkRows = 4;
 
     /// <summary>Rank phases of the vectorized expand: lanes that split one 8-column chunk's rank rows.</summary>
-    private const int RankPhases = 4;
+    public const int RankPhases = 4;
 
     /// <summary>Most head dimensions per lane the attention kernel holds (head_dim ≤ 8 × warp size).</summary>
     public const int MaxDimsPerLane = 8;
@@ -117,7 +117,7 @@ internal sealed class TunedKernels
     /// 16-byte Bᵀ loads in flight. Needs <see cref="ExpandVectorizes"/>.
     /// </summary>
     public void LoraExpand(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
-        ArrayView<float> y, int layer, int maxRank)
+        ArrayView<float> y, int layer, int maxRank, int rankPhases = RankPhases)
     {
         if (!ExpandVectorizes(layout, group))
             throw new ArgumentException("The vectorized expand needs 8-aligned matrices, outputs and rows (see ExpandVectorizes).", nameof(group));
@@ -127,7 +127,7 @@ internal sealed class TunedKernels
         // each chunk's rank rows are split over the phases, so an adapter of rank 64 is 16 rows per
         // thread, not 64 (the chain of dependent page-list and Bᵀ loads sets the kernel's time).
         int ws = _acc.WarpSize;
-        int phases = Math.Min(RankPhases, ws);
+        int phases = Math.Min(rankPhases, ws);
         int columnsPerWarp = ws / phases * 8;
         int warpsPerToken = (group.OutWidth + columnsPerWarp - 1) / columnsPerWarp;
         int items = numTokens * warpsPerToken;
