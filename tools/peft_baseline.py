@@ -78,8 +78,9 @@ def main():
             results.append({"mode": mode, "batch": batch, "input_length": args.input, "output_length": args.output,
                             "seconds": elapsed, "output_tokens_per_second": tps})
             print(f"[peft] {mode} batch {batch}: {tps:.1f} tok/s ({elapsed:.1f} s)", flush=True)
-    with open(args.out, "w") as f:
-        json.dump({"torch": torch.__version__, "device": torch.cuda.get_device_name(), "results": results}, f, indent=1)
+            # Written after every run, so a run cut short by a time limit keeps what it measured.
+            with open(args.out, "w") as f:
+                json.dump({"torch": torch.__version__, "device": torch.cuda.get_device_name(), "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":
