@@ -13,7 +13,8 @@ namespace SLoRA.Parity;
 /// <param name="MaxAdaptersInOneStep">Most distinct adapters seen in one step (proves the batch was mixed).</param>
 /// <param name="FirstMismatch">The first difference, if any.</param>
 /// <param name="PagesLeaked">KV pages not returned after all requests finished.</param>
-public sealed record LoraParityResult(string Model, int Requests, int Mismatches, int MaxAdaptersInOneStep, string? FirstMismatch, int PagesLeaked)
+/// <param name="Kernels">The kernels the engine chose (ModelRunner.KernelSummary).</param>
+public sealed record LoraParityResult(string Model, int Requests, int Mismatches, int MaxAdaptersInOneStep, string? FirstMismatch, int PagesLeaked, string Kernels = "")
 {
     public bool Passed => Mismatches == 0 && PagesLeaked == 0;
 }
@@ -27,12 +28,13 @@ public sealed record LoraParityResult(string Model, int Requests, int Mismatches
 public static class LoraParity
 {
     public static async Task<LoraParityResult> RunAsync(string model, AcceleratorPreference accelerator,
-        SLoRA.Engine.Execution.KernelVariant kernels = SLoRA.Engine.Execution.KernelVariant.Auto, int maxPrompts = int.MaxValue)
+        SLoRA.Engine.Execution.KernelVariant kernels = SLoRA.Engine.Execution.KernelVariant.Auto, int maxPrompts = int.MaxValue, int cpuWarpSize = 2)
     {
         var reference = Fixtures.LoadReference(model);
         var options = new EngineOptions
         {
             Accelerator = accelerator,
+            CpuWarpSize = cpuWarpSize,
             Runner = new() { MaxBatchTokens = 512, MaxLogitRows = 64, NumPages = 4096, MaxLoraRank = 16, Kernels = kernels },
             Scheduler = new() { MaxBatchTokens = 512, MaxBatchSequences = 64 },
         };
@@ -71,7 +73,7 @@ public static class LoraParity
         }
         await Task.Delay(50);
         var stats = engine.GetStats();
-        return new LoraParityResult(model, jobs.Count, mismatches, maxAdapters, first, stats.PagesKv);
+        return new LoraParityResult(model, jobs.Count, mismatches, maxAdapters, first, stats.PagesKv, engine.Kernels);
     }
 
     private static async Task<int[]> Collect(IAsyncEnumerable<TokenChunk> stream)

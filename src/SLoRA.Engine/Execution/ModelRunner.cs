@@ -101,6 +101,10 @@ public sealed class ModelRunner : IDisposable
             if (PrefillAttentionKernels.TileTokens < ForwardBatch.TileTokens || SegmentLoraKernels.TileTokens < ForwardBatch.TileTokens)
                 throw new InvalidOperationException("The tile kernels take fewer tokens per tile than ForwardBatch makes.");
         }
+        KernelSummary = _tuned is null
+            ? "portable (thread per row)"
+            : "attention " + (_prefill is not null ? "flash-decoding + prefill tiles" : _flash is not null ? "flash-decoding" : _tunedAttention ? "warp per head" : "portable")
+              + "; lora MBGMV" + (_segment is not null ? " + MBGMM tiles" : " per token");
         _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
         _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
         _gateUpGroup = new LoraGroup(4, 2, c.HiddenSize, c.IntermediateSize, c.IntermediateSize, 0, 2 * c.IntermediateSize);
@@ -146,6 +150,9 @@ public sealed class ModelRunner : IDisposable
 
     /// <summary>The model's configuration.</summary>
     public LlamaConfig Config { get; }
+
+    /// <summary>Which kernels this runner chose for the device: portable, or GPU-tuned and which of their paths.</summary>
+    public string KernelSummary { get; }
 
     /// <summary>The unified page pool's bookkeeping (one page = one token's K and V in every layer).</summary>
     public PagePool Pages { get; }

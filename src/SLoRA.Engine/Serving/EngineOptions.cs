@@ -13,6 +13,13 @@ public sealed record EngineOptions
     /// <summary>CUDA device index (one engine owns one GPU).</summary>
     public int DeviceIndex { get; init; }
 
+    /// <summary>
+    /// Threads per warp of ILGPU's CPU accelerator (when the engine runs on the CPU). 2 keeps the
+    /// portable kernels fast; tests of the GPU-tuned kernels use wider warps (16 lets the tile
+    /// kernels of the prefill path run too).
+    /// </summary>
+    public int CpuWarpSize { get; init; } = 2;
+
     /// <summary>Device buffer sizes.</summary>
     public ModelRunnerOptions Runner { get; init; } = new();
 

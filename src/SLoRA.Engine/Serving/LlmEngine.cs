@@ -51,6 +51,9 @@ public sealed class LlmEngine : IAsyncDisposable
     /// <summary>A description of the device, for logs.</summary>
     public string DeviceDescription { get; private set; } = "";
 
+    /// <summary>Which kernels the runner chose on this device (<see cref="ModelRunner.KernelSummary"/>).</summary>
+    public string Kernels { get; private set; } = "";
+
     /// <summary>Starts the engine thread, loads the model on it and waits until it is ready.</summary>
     public static async Task<LlmEngine> StartAsync(ModelSource source, EngineOptions? options = null, IProgress<string>? progress = null)
     {
@@ -216,7 +219,7 @@ public sealed class LlmEngine : IAsyncDisposable
     {
         try
         {
-            _device = ComputeDevice.Create(_options.Accelerator, _options.DeviceIndex);
+            _device = ComputeDevice.Create(_options.Accelerator, _options.DeviceIndex, _options.CpuWarpSize);
             DeviceDescription = _device.Description;
             progress?.Report($"device: {DeviceDescription}");
             var (weights, tokenizer) = source.Load(progress);
@@ -227,6 +230,8 @@ public sealed class LlmEngine : IAsyncDisposable
             if (tokenizer?.EosTokenId is { } eos)
                 _eosIds.Add(eos);
             _runner = new ModelRunner(_device, weights, _options.Runner, progress);
+            Kernels = _runner.KernelSummary;
+            progress?.Report($"kernels: {Kernels}");
             _validator = new RequestValidator(Config, Tokenizer, _runner.Pages.Capacity);
             _scheduler = new Scheduler(_options.Scheduler with
             {

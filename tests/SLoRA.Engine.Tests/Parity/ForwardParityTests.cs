@@ -62,4 +62,17 @@ public sealed class TunedLoraParityTests(ITestOutputHelper output)
         Assert.True(result.Requests >= 10);
         Assert.True(result.Passed, result.FirstMismatch);
     }
+
+    [Fact]
+    public async Task With_16_lane_warps_prefill_tiles_go_through_the_tile_kernels_and_every_adapter_gets_PEFTs_tokens()
+    {
+        // Groups of 16 threads let every kernel of the GPU path run on the CPU: flash-decoding and
+        // MBGMV for decode tokens, the tiled prefill attention and MBGMM for prompt tiles.
+        var result = await LoraParity.RunAsync("llama-gqa", AcceleratorPreference.Cpu, Engine.Execution.KernelVariant.Tuned, maxPrompts: 1, cpuWarpSize: 16);
+        output.WriteLine(result.ToString());
+        Assert.Contains("prefill tiles", result.Kernels);
+        Assert.Contains("MBGMM tiles", result.Kernels);
+        Assert.True(result.Requests >= 5);
+        Assert.True(result.Passed, result.FirstMismatch);
+    }
 }
