@@ -101,7 +101,6 @@ internal sealed class FlashDecodeKernels
         int first = split * chunk;
         int end = Math.Min(keys, first + chunk);
 
-        var pool8 = a.Pool.Cast<Half8>();
         var q = a.Qkv.Cast<Float8>()[((long)m * shape.QkvWidth + (long)h * hd) / 8 + part].Scale(scale);
         long inRow8 = (long)kvHead * lanesPerKey + part;
         long kvDim8 = shape.KvDim / 8;
@@ -126,32 +125,10 @@ internal sealed class FlashDecodeKernels
             next1 = PageOf(a, pageListStart, t1 + step, end);
             next2 = PageOf(a, pageListStart, t2 + step, end);
             next3 = PageOf(a, pageListStart, t3 + step, end);
-            Half8 k0 = default, k1 = default, k2 = default, k3 = default;
-            Half8 v0 = default, v1 = default, v2 = default, v3 = default;
-            if (ok0)
-            {
-                long o = shape.KeyOffset(page0, layer) / 8 + inRow8;
-                k0 = pool8[o];
-                v0 = pool8[o + kvDim8];
-            }
-            if (ok1)
-            {
-                long o = shape.KeyOffset(page1, layer) / 8 + inRow8;
-                k1 = pool8[o];
-                v1 = pool8[o + kvDim8];
-            }
-            if (ok2)
-            {
-                long o = shape.KeyOffset(page2, layer) / 8 + inRow8;
-                k2 = pool8[o];
-                v2 = pool8[o + kvDim8];
-            }
-            if (ok3)
-            {
-                long o = shape.KeyOffset(page3, layer) / 8 + inRow8;
-                k3 = pool8[o];
-                v3 = pool8[o + kvDim8];
-            }
+            LoadKv(a, shape, layer, ok0, page0, inRow8, kvDim8, out var k0, out var v0);
+            LoadKv(a, shape, layer, ok1, page1, inRow8, kvDim8, out var k1, out var v1);
+            LoadKv(a, shape, layer, ok2, page2, inRow8, kvDim8, out var k2, out var v2);
+            LoadKv(a, shape, layer, ok3, page3, inRow8, kvDim8, out var k3, out var v3);
             // Every lane takes part in every shuffle (invalid keys hold zeros and are masked after).
             float s0 = WarpMath.XorSum(k0.Dot(q), lanesPerKey / 2, 1);
             float s1 = WarpMath.XorSum(k1.Dot(q), lanesPerKey / 2, 1);
@@ -190,6 +167,20 @@ internal sealed class FlashDecodeKernels
         {
             scratch.Max[state] = max;
             scratch.Sum[state] = sum;
+        }
+    }
+
+    /// <summary>This lane's 16-byte chunks of a key's K and V rows (zeros for an invalid key), read as struct copies so ILGPU emits one 16-byte load each.</summary>
+    private static void LoadKv(AttentionArgs a, AttentionShape shape, int layer, bool valid, int page, long inRow8, long kvDim8, out Half8 k, out Half8 v)
+    {
+        k = default;
+        v = default;
+        if (valid)
+        {
+            var pool8 = a.Pool.Cast<Half8>();
+            long o = shape.KeyOffset(page, layer) / 8 + inRow8;
+            k = pool8[o];
+            v = pool8[o + kvDim8];
         }
     }
 

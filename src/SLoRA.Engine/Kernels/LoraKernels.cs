@@ -62,6 +62,19 @@ internal readonly struct LoraGroup(int module0, int count, int inFeatures, int o
     public int OutWidth => Out0 + Out1 + Out2;
 
     public int OutFeatures(int g) => g == 0 ? Out0 : g == 1 ? Out1 : Out2;
+
+    /// <summary>The group module (0..2) whose outputs hold column <paramref name="col"/> of the output row, and the column within that module.</summary>
+    public int ModuleOf(int col, out int o)
+    {
+        o = col;
+        if (o < Out0)
+            return 0;
+        o -= Out0;
+        if (o < Out1)
+            return 1;
+        o -= Out1;
+        return 2;
+    }
 }
 
 /// <summary>The buffers of one LoRA launch.</summary>
@@ -140,18 +153,7 @@ internal sealed class LoraKernels(Accelerator accelerator)
         int slot = a.SlotOfToken[m];
         if (slot < 0)
             return;
-        int g = 0;
-        int o = col;
-        if (o >= group.Out0)
-        {
-            o -= group.Out0;
-            g = 1;
-            if (o >= group.Out1)
-            {
-                o -= group.Out1;
-                g = 2;
-            }
-        }
+        int g = group.ModuleOf(col, out int o);
         var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
         if (e.Rank == 0)
             return;

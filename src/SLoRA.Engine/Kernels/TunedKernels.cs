@@ -152,18 +152,7 @@ internal sealed class TunedKernels
         int col = ((item - listIndex * warpsPerToken) * chunks + Warp.LaneIdx - phase * chunks) * 8;
         // Each lane's module; lanes past the outputs, or of an unadapted module, walk no rows but
         // still take part in the shuffles below.
-        int g = 0;
-        int o = col;
-        if (o >= group.Out0)
-        {
-            o -= group.Out0;
-            g = 1;
-            if (o >= group.Out1)
-            {
-                o -= group.Out1;
-                g = 2;
-            }
-        }
+        int g = group.ModuleOf(col, out int o);
         bool inside = col < group.OutWidth;
         var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + (inside ? g : 0))];
         int rank = inside ? e.Rank : 0;
