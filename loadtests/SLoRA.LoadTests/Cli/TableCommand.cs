@@ -13,8 +13,9 @@ namespace SLoRA.LoadTests.Cli;
 /// S-LoRA's table (its Table 3 settings S1 and S2 at several adapter counts) in one process: one
 /// engine, and for each (setting, n) the workload's adapters registered, the trace replayed, the
 /// adapters unregistered. Synthetic adapters of one rank share their host weights (as S-LoRA's
-/// dummy weights are random anyway); each is still its own adapter to the engine: its own pages,
-/// its own copies between host and device.
+/// dummy weights are random anyway), packed once (PackedAdapter shares the pinned host array of
+/// adapters made with WithId); each is still its own adapter to the engine: its own pages, its
+/// own copies between host and device.
 /// </summary>
 internal static class TableCommand
 {

@@ -26,7 +26,9 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     private readonly Stack<int> _freeSlots = new();
     private readonly MemoryBuffer1D<LoraModuleEntry, Stride1D.Dense> _entries;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
-    private readonly List<PageLockScope<Half>> _locks = [];
+    // Page locks by host array: adapters that share packed weights (PackedAdapter) share one lock
+    // (registering the same host memory twice is an error in CUDA), counted by resident users.
+    private readonly Dictionary<System.Half[], (PageLockScope<Half> Scope, int Users)> _locks = new(ReferenceEqualityComparer.Instance);
     private long _clock;
 
     public AdapterCache(Accelerator accelerator, PagePool pages, ArrayView<Half> pool, LlamaConfig config, int maxRank, int maxResident)
@@ -113,8 +115,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
             return false;
         int slot = _freeSlots.Pop();
         var pageElements = (long)NumLayers * SliceElements;
-        var lockScope = _acc.CreatePageLockFromPinned<Half>(PinnedAddress(adapter.Host), adapter.Host.LongLength);
-        _locks.Add(lockScope);
+        Lock(adapter.Host);
         // One contiguous copy per page, asynchronous on the copy stream from page-locked memory.
         for (int p = 0; p < pages.Length; p++)
         {
@@ -124,7 +125,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         ((ArrayView<int>)_pageLists.View).SubView((long)slot * MaxPagesPerAdapter, pages.Length).CopyFromCPU(_copyStream, pages);
         int perSlot = NumLayers * WeightNames.ProjectionModules.Count;
         ((ArrayView<LoraModuleEntry>)_entries.View).SubView((long)slot * perSlot, perSlot).CopyFromCPU(_copyStream, adapter.Entries);
-        _resident[adapter.Key] = new Resident(adapter, slot, pages, lockScope) { LastUsed = ++_clock };
+        _resident[adapter.Key] = new Resident(adapter, slot, pages) { LastUsed = ++_clock };
         return true;
     }
 
@@ -200,9 +201,28 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         _pages.Free(r.Pages);
         _freeSlots.Push(r.Slot);
         _resident.Remove(r.Adapter.Key);
-        _locks.Remove(r.Lock);
-        r.Lock.Dispose();
+        var (scope, users) = _locks[r.Adapter.Host];
+        if (users > 1)
+        {
+            _locks[r.Adapter.Host] = (scope, users - 1);
+        }
+        else
+        {
+            _locks.Remove(r.Adapter.Host);
+            scope.Dispose();
+        }
     }
+
+    private void Lock(System.Half[] host)
+    {
+        if (_locks.TryGetValue(host, out var existing))
+            _locks[host] = (existing.Scope, existing.Users + 1);
+        else
+            _locks[host] = (_acc.CreatePageLockFromPinned<Half>(PinnedAddress(host), host.LongLength), 1);
+    }
+
+    /// <summary>Host arrays page-locked now (adapters sharing packed weights share one).</summary>
+    internal int LockedHostArrays => _locks.Count;
 
     private static unsafe IntPtr PinnedAddress(System.Half[] pinned) =>
         (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
@@ -210,19 +230,18 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     public void Dispose()
     {
         _copyStream.Synchronize();
-        foreach (var l in _locks)
-            l.Dispose();
+        foreach (var (scope, _) in _locks.Values)
+            scope.Dispose();
         _copyStream.Dispose();
         _entries.Dispose();
         _pageLists.Dispose();
     }
 
-    private sealed class Resident(PackedAdapter adapter, int slot, int[] pages, PageLockScope<Half> lockScope)
+    private sealed class Resident(PackedAdapter adapter, int slot, int[] pages)
     {
         public PackedAdapter Adapter { get; } = adapter;
         public int Slot { get; } = slot;
         public int[] Pages { get; } = pages;
-        public PageLockScope<Half> Lock { get; } = lockScope;
         public int Users { get; set; }
         public long LastUsed { get; set; }
     }

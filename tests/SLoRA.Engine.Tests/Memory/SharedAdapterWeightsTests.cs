@@ -1,0 +1,87 @@
+using ILGPU;
+using ILGPU.Runtime;
+using SLoRA.Engine.Adapters;
+using SLoRA.Engine.Memory;
+using SLoRA.Engine.Runtime;
+using SLoRA.Engine.Tests.Adapters;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Engine.Tests.Memory;
+
+/// <summary>Adapters that are the same weights under other ids share one packed host array, and one page lock.</summary>
+public class SharedAdapterWeightsTests
+{
+    private static readonly string[] Targets = ["q_proj", "v_proj", "o_proj"];
+
+    [Fact]
+    public void Copies_of_one_adapter_under_other_ids_share_the_packed_host_array_and_nothing_else_does()
+    {
+        var config = AdapterFixtures.Gqa;
+        int slice = 2 * config.KvDim;
+        var template = LoraAdapter.Synthetic(config, "template", 4, Targets, seed: 7);
+        var a = PackedAdapter.Pack(template.WithId("a"), config.NumLayers, slice);
+        var b = PackedAdapter.Pack(template.WithId("b"), config.NumLayers, slice);
+        Assert.Same(a.Host, b.Host);
+        Assert.NotEqual(a.Key, b.Key);
+        Assert.Equal("b", b.Id);
+        Assert.Equal(a.Entries, b.Entries);
+
+        // The same values from other objects (loaded again, say) are packed anew, equal in content.
+        var twin = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "twin", 4, Targets, seed: 7), config.NumLayers, slice);
+        Assert.NotSame(a.Host, twin.Host);
+        Assert.Equal(a.Host, twin.Host);
+
+        // Another layout is another packing.
+        var wider = PackedAdapter.Pack(template.WithId("c"), config.NumLayers, slice + 8);
+        Assert.NotSame(a.Host, wider.Host);
+    }
+
+    [Fact]
+    public void Resident_adapters_sharing_a_host_array_hold_one_page_lock_until_the_last_leaves()
+    {
+        var config = AdapterFixtures.Gqa;
+        using var device = ComputeDevice.Create(AcceleratorPreference.Cpu);
+        var acc = device.Accelerator;
+        var pages = new PagePool(1024);
+        long pageElements = 2L * config.NumLayers * config.KvDim;
+        using var pool = acc.Allocate1D<Half>(pages.Capacity * pageElements);
+        using var cache = new AdapterCache(acc, pages, pool.View, config, maxRank: 8, maxResident: 4);
+        var template = LoraAdapter.Synthetic(config, "template", 4, Targets, seed: 11);
+        var a = PackedAdapter.Pack(template.WithId("a"), config.NumLayers, 2 * config.KvDim);
+        var b = PackedAdapter.Pack(template.WithId("b"), config.NumLayers, 2 * config.KvDim);
+        var other = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "other", 4, Targets, seed: 12), config.NumLayers, 2 * config.KvDim);
+        foreach (var p in new[] { a, b, other })
+        {
+            cache.Register(p);
+            Assert.True(cache.TryLoad(p));
+        }
+        cache.WaitForCopies();
+        Assert.All(new[] { a, b, other }, p => Assert.True(cache.IsResident(p.Key)));
+        Assert.Equal(2, cache.LockedHostArrays);
+        Assert.NotEqual(cache.SlotOf(a.Key), cache.SlotOf(b.Key));
+
+        // Each copy landed in its own pages: both hold the shared host data.
+        var poolData = pool.GetAsArray1D();
+        foreach (var p in new[] { a, b })
+        {
+            int slot = cache.SlotOf(p.Key);
+            var pageList = ((ArrayView1D<int, Stride1D.Dense>)cache.PageLists.SubView((long)slot * cache.MaxPagesPerAdapter, p.NumPages)).GetAsArray1D();
+            for (int i = 0; i < p.NumPages; i++)
+            {
+                var onDevice = poolData.AsSpan((int)(pageList[i] * pageElements), (int)pageElements).ToArray().Select(h => (float)h);
+                var onHost = p.Host.AsSpan((int)(i * pageElements), (int)pageElements).ToArray().Select(h => (float)h);
+                Assert.Equal(onHost, onDevice);
+            }
+        }
+
+        cache.Unregister(a.Key);
+        Assert.False(cache.IsResident(a.Key));
+        Assert.True(cache.IsResident(b.Key));
+        Assert.Equal(2, cache.LockedHostArrays);
+        cache.Unregister(b.Key);
+        Assert.Equal(1, cache.LockedHostArrays);
+        cache.Unregister(other.Key);
+        Assert.Equal(0, cache.LockedHostArrays);
+        Assert.Equal(0, pages.CountOf(PageKind.Adapter));
+    }
+}
