@@ -376,10 +376,14 @@ public sealed class ModelRunner : IDisposable
             _loraSlots.SubView(0, n).CopyFromCPU(s, batch.LoraSlots);
         if (batch.NumLogitRows > 0)
             _logitRows.SubView(0, batch.NumLogitRows).CopyFromCPU(s, batch.LogitRows);
-        if (batch.NumDecodeTokens > 0)
-            _decodeTokens.SubView(0, batch.NumDecodeTokens).CopyFromCPU(s, batch.DecodeTokens);
-        if (batch.NumPrefillTiles > 0)
-            _tiles.SubView(0, batch.NumPrefillTiles).CopyFromCPU(s, batch.PrefillTiles);
+        if (_prefill is not null || _segment is not null)
+        {
+            // Only the tile kernels' path reads the decode list and the prefill tiles.
+            if (batch.NumDecodeTokens > 0)
+                _decodeTokens.SubView(0, batch.NumDecodeTokens).CopyFromCPU(s, batch.DecodeTokens);
+            if (batch.NumPrefillTiles > 0)
+                _tiles.SubView(0, batch.NumPrefillTiles).CopyFromCPU(s, batch.PrefillTiles);
+        }
         if (_pageLists.Length < batch.PageListLength)
         {
             s.Synchronize();
