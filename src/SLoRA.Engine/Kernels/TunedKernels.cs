@@ -78,7 +78,9 @@ internal sealed class TunedKernels
 
     /// <summary>
     /// The shrink half of <see cref="LoraKernels.Apply"/> for the tokens <paramref name="tokenList"/>[0 ..
-    /// <paramref name="numTokens"/>) (batch token indices): one warp per (token, module, rank row).
+    /// <paramref name="numTokens"/>) (batch token indices): one warp per (token, module, four rank
+    /// rows) with 16-byte loads on 8-aligned layouts (<see cref="LoraShrinkRows"/>), one warp per
+    /// (token, module, rank row) with scalar loads otherwise.
     /// </summary>
     public void LoraShrink(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
         ArrayView<Half> x, int layer, int maxRank)
