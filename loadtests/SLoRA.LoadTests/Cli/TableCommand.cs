@@ -58,13 +58,15 @@ internal static class TableCommand
                     Seed = (ulong)line.GetInt("seed", 42),
                 };
                 var adapters = WorkloadGenerator.Adapters(spec);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 foreach (var a in adapters)
                 {
                     if (!templates.TryGetValue(a.Rank, out var template))
                         templates[a.Rank] = template = LoraAdapter.Synthetic(engine.Config, $"rank-{a.Rank}", a.Rank, targets, seed: a.Rank);
                     await engine.RegisterAdapterAsync(template.WithId(a.Id)).ConfigureAwait(false);
                 }
-                stderr.WriteLine($"[table] {setting} n={n}: {adapters.Count} adapters registered");
+                stderr.WriteLine($"[table] {setting} n={n}: {adapters.Count} adapters registered in {clock.Elapsed.TotalSeconds:F1} s");
+                clock.Restart();
                 spec = spec.FitTo(engine.Config.MaxPositionEmbeddings, out _);
                 var trace = WorkloadGenerator.Generate(spec, engine.Config.VocabSize);
                 var result = await new TraceReplayer(target, new ReplayOptions { OnProgress = p => stderr.WriteLine(p) })
@@ -78,13 +80,15 @@ internal static class TableCommand
                     ["first_token_p99_s"] = r.FirstTokenLatency?.P99, ["slo_attainment"] = r.SloAttainment,
                 };
                 rows.Add(row);
-                stderr.WriteLine("[table] " + JsonSerializer.Serialize(row));
+                stderr.WriteLine($"[table] replayed in {clock.Elapsed.TotalSeconds:F1} s: " + JsonSerializer.Serialize(row));
+                clock.Restart();
                 File.WriteAllText(Path.Combine(outDir, "table.json"), JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
                 foreach (var a in adapters)
                     await engine.UnregisterAdapterAsync(a.Id).ConfigureAwait(false);
                 // The packed host copies (pinned) of thousands of adapters: return them before the next run.
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
+                stderr.WriteLine($"[table] {setting} n={n}: adapters unregistered in {clock.Elapsed.TotalSeconds:F1} s");
             }
         }
         stdout.WriteLine("| setting | n | req/s | tok/s | avg latency s | first token mean s | SLO (6 s) |");
