@@ -10,8 +10,11 @@ using SLoRA.Engine.Serving;
 // Writes bench.json and offline.svg into --out, and prints the tables.
 // slora-bench parity [auto|cuda|cpu]: the Hugging Face parity checks (tests/SLoRA.Parity).
 // slora-bench plot <bench.json> <out.svg> [peft.json]: the offline plot, with PEFT's figures when given.
+// slora-bench plot-table <table.json> <out.svg> [device]: S-LoRA's table (slora-loadtest table) against n, with S-LoRA's figures.
 if (args.Length > 0 && args[0] == "parity")
     return await SLoRA.Parity.ParityCommand.RunAsync(args.Skip(1).ToArray());
+if (args.Length > 2 && args[0] == "plot-table")
+    return TablePlot.Write(args[1], args[2], args.Length > 3 ? args[3] : "H200");
 if (args.Length > 2 && args[0] == "plot")
     return OfflinePlot.Write(args[1], args.Length > 3 ? args[3] : null, args[2]);
 var opts = args.Select((a, i) => (a, i)).Where(t => t.a.StartsWith("--")).ToDictionary(t => t.a[2..], t => t.i + 1 < args.Length && !args[t.i + 1].StartsWith("--") ? args[t.i + 1] : "true");
