@@ -48,7 +48,7 @@ public static class LoraKernelBench
 
         var results = new List<LoraKernelResult>();
         var lora = new LoraKernels(acc);
-        var tuned = device.IsCuda ? new TunedKernels(acc) : null;
+        var mbgmv = device.IsCuda ? new MbgmvKernels(acc) : null;
         var segment = new SegmentLoraKernels(acc);
         var qkv = new LoraGroup(0, 3, config.HiddenSize, config.QDim, config.KvDim, config.KvDim, config.QDim + 2 * config.KvDim);
         var o = new LoraGroup(3, 1, config.QDim, config.HiddenSize, 0, 0, config.HiddenSize);
@@ -78,24 +78,24 @@ public static class LoraKernelBench
                         tileList.Add(new TokenTile(r * tokensPerRequest + i, Math.Min(16, tokensPerRequest - i)));
                 }
                 using var tiles = acc.Allocate1D(tileList.ToArray());
-                bool segmented = tuned is not null && segment.Supports && tokensPerRequest > 1;
+                bool segmented = mbgmv is not null && segment.Supports && tokensPerRequest > 1;
                 void Shrink()
                 {
                     if (segmented)
                         segment.Shrink(stream, tiles.View, tileList.Count, args, cache.Layout, group, x.View, 0, maxRank);
                     else
-                        tuned!.LoraShrink(stream, all.View, tokens, args, cache.Layout, group, x.View, 0, maxRank);
+                        mbgmv!.LoraShrink(stream, all.View, tokens, args, cache.Layout, group, x.View, 0, maxRank);
                 }
                 void Expand()
                 {
                     if (segmented)
                         segment.Expand(stream, tiles.View, tileList.Count, args, cache.Layout, group, y.View, 0, maxRank);
                     else
-                        tuned!.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank);
+                        mbgmv!.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank);
                 }
                 void Launch()
                 {
-                    if (tuned is not null)
+                    if (mbgmv is not null)
                     {
                         Shrink();
                         Expand();
@@ -109,7 +109,7 @@ public static class LoraKernelBench
                 // synchronize after every launch would add the host's round trip (~10 us) to
                 // kernels that should take tens of microseconds.
                 double seconds = AttentionBench.Time(stream, device.IsCuda, Launch);
-                if (tuned is not null)
+                if (mbgmv is not null)
                 {
                     double shrink = AttentionBench.Time(stream, true, Shrink), expand = AttentionBench.Time(stream, true, Expand);
                     log($"{kernel} [{name}] shrink alone {shrink * 1e6:F1} us, expand alone {expand * 1e6:F1} us");
@@ -117,8 +117,8 @@ public static class LoraKernelBench
                     {
                         foreach (int phases in new[] { 2, 8 })
                         {
-                            double t = AttentionBench.Time(stream, true, () => tuned!.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank, phases));
-                            log($"{kernel} [{name}] expand with {phases} rank phases (engine: {TunedKernels.RankPhases}): {t * 1e6:F1} us");
+                            double t = AttentionBench.Time(stream, true, () => mbgmv!.LoraExpand(stream, all.View, tokens, args, cache.Layout, group, y.View, 0, maxRank, phases));
+                            log($"{kernel} [{name}] expand with {phases} rank phases (engine: {MbgmvKernels.RankPhases}): {t * 1e6:F1} us");
                         }
                     }
                 }

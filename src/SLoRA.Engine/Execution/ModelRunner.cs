@@ -35,6 +35,7 @@ public sealed class ModelRunner : IDisposable
     private readonly SwiGluKernel _swiGlu;
     private readonly LoraKernels _lora;
     private readonly TunedKernels? _tuned;
+    private readonly MbgmvKernels? _mbgmv;
     private readonly FlashDecodeKernels? _flash;
     private readonly PrefillAttentionKernels? _prefill;
     private readonly SegmentLoraKernels? _segment;
@@ -82,6 +83,7 @@ public sealed class ModelRunner : IDisposable
         if (tuned)
         {
             _tuned = new TunedKernels(_acc);
+            _mbgmv = new MbgmvKernels(_acc);
             var flash = new FlashDecodeKernels(_acc);
             if (flash.Supports(_shape))
             {
@@ -344,9 +346,9 @@ public sealed class ModelRunner : IDisposable
             _lora.Apply(_stream, n, args, layout, group, x, y, layer, rank);
             return;
         }
-        if (!TunedKernels.ExpandVectorizes(layout, group))
+        if (!MbgmvKernels.ExpandVectorizes(layout, group))
         {
-            _tuned.LoraShrink(_stream, _identityRows, n, args, layout, group, x, layer, rank);
+            _mbgmv!.LoraShrink(_stream, _identityRows, n, args, layout, group, x, layer, rank);
             _lora.Expand(_stream, n, args, layout, group, y, layer, rank);
             return;
         }
@@ -354,8 +356,8 @@ public sealed class ModelRunner : IDisposable
         bool tiles = _segment is not null;
         var list = tiles ? _decodeTokens : _identityRows;
         int count = tiles ? batch.NumDecodeTokens : n;
-        _tuned.LoraShrink(_stream, list, count, args, layout, group, x, layer, rank);
-        _tuned.LoraExpand(_stream, list, count, args, layout, group, y, layer, rank);
+        _mbgmv!.LoraShrink(_stream, list, count, args, layout, group, x, layer, rank);
+        _mbgmv!.LoraExpand(_stream, list, count, args, layout, group, y, layer, rank);
         if (tiles)
         {
             _segment!.Shrink(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);

@@ -8,7 +8,7 @@ namespace SLoRA.Engine.Kernels;
 /// S-LoRA's MBGMM for prefill: the LoRA shrink and expand over <see cref="TokenTile"/>s, runs of
 /// up to <see cref="TileTokens"/> consecutive tokens of one sequence (so of one adapter). The
 /// per-token kernels
-/// (<see cref="TunedKernels.LoraShrink(AcceleratorStream, ArrayView{int}, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>,
+/// (<see cref="MbgmvKernels.LoraShrink(AcceleratorStream, ArrayView{int}, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>,
 /// <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/>) re-read A and Bᵀ for every token; here a group stages a chunk of A or Bᵀ in shared memory once
 /// and uses each element for every token of the tile, a small GEMM per (tile, module, block).
 /// Same values and scratch layout as the per-token kernels; no warp primitives, so any warp size.
@@ -76,7 +76,7 @@ internal sealed class SegmentLoraKernels
     /// <summary>
     /// s[m, g, j] = x[m] · A_g[j] for every token m of the first <paramref name="numTiles"/>
     /// tiles: the same values, at the same places of <see cref="LoraArgs.Shrunk"/>, as
-    /// <see cref="TunedKernels.LoraShrink(AcceleratorStream, ArrayView{int}, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>.
+    /// <see cref="MbgmvKernels.LoraShrink(AcceleratorStream, ArrayView{int}, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>.
     /// Nothing is written for base-model tiles, unadapted modules or tokens outside the tiles.
     /// </summary>
     public void Shrink(AcceleratorStream stream, ArrayView<TokenTile> tiles, int numTiles, LoraArgs args, LoraLayout layout,
@@ -86,7 +86,7 @@ internal sealed class SegmentLoraKernels
             return;
         int rows = _threads / TileTokens;
         int rowBlocks = (maxRank + rows - 1) / rows;
-        // 16-byte loads need 8-aligned rows, as in TunedKernels.LoraShrink.
+        // 16-byte loads need 8-aligned rows, as in MbgmvKernels.LoraShrink.
         int vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
         _shrink(stream, new KernelConfig(numTiles * group.Count * rowBlocks, _threads), tiles, args, layout, group, x, layer, maxRank,
             rowBlocks, vectorized);

@@ -86,9 +86,9 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
         var (y, shrunk) = testCase.Run(device.Accelerator, (stream, numTokens, args, layout, group, x, yView, layer, maxRank) =>
         {
             // As the runner does on a GPU (unaligned: the scalar shrink and the portable expand).
-            Assert.False(TunedKernels.ExpandVectorizes(layout, group));
+            Assert.False(MbgmvKernels.ExpandVectorizes(layout, group));
             using var all = device.Accelerator.Allocate1D(Enumerable.Range(0, numTokens).ToArray());
-            device.Tuned.LoraShrink(stream, all.View, numTokens, args, layout, group, x, layer, maxRank);
+            device.Mbgmv.LoraShrink(stream, all.View, numTokens, args, layout, group, x, layer, maxRank);
             device.Lora.Expand(stream, numTokens, args, layout, group, yView, layer, maxRank);
             stream.Synchronize();
         });
@@ -122,10 +122,10 @@ public sealed class TunedKernelsTests(WarpDevices devices) : IClassFixture<WarpD
         var list = Enumerable.Range(0, slotOfToken.Length).Where(m => m is not (4 or 7)).OrderBy(_ => new Random(seed).Next()).ToArray();
         var (y, shrunk) = testCase.Run(device.Accelerator, (stream, numTokens, args, layout, group, x, yView, layer, maxRank) =>
         {
-            Assert.True(TunedKernels.ExpandVectorizes(layout, group));
+            Assert.True(MbgmvKernels.ExpandVectorizes(layout, group));
             using var tokens = device.Accelerator.Allocate1D(list);
-            device.Tuned.LoraShrink(stream, tokens.View, list.Length, args, layout, group, x, layer, maxRank);
-            device.Tuned.LoraExpand(stream, tokens.View, list.Length, args, layout, group, yView, layer, maxRank);
+            device.Mbgmv.LoraShrink(stream, tokens.View, list.Length, args, layout, group, x, layer, maxRank);
+            device.Mbgmv.LoraExpand(stream, tokens.View, list.Length, args, layout, group, yView, layer, maxRank);
             stream.Synchronize();
         });
         testCase.Verify(y, shrunk, $"{Context(device, seed)}, {name}, aligned", launched: list.ToHashSet());

@@ -58,6 +58,7 @@ internal sealed class WarpDevice : IDisposable
         _context = Context.Create(builder => builder.Optimize(OptimizationLevel.O2).EnableAlgorithms().CPU(cpu));
         Accelerator = _context.GetCPUDevice(0).CreateAccelerator(_context);
         Tuned = new TunedKernels(Accelerator);
+        Mbgmv = new MbgmvKernels(Accelerator);
         Lora = new LoraKernels(Accelerator);
         Flash = new FlashDecodeKernels(Accelerator);
     }
@@ -67,6 +68,9 @@ internal sealed class WarpDevice : IDisposable
     public int WarpSize => Accelerator.WarpSize;
 
     public TunedKernels Tuned { get; }
+
+    /// <summary>The decode LoRA kernels (MBGMV) used on CUDA.</summary>
+    public MbgmvKernels Mbgmv { get; }
 
     /// <summary>The flash-decoding attention used on CUDA.</summary>
     public FlashDecodeKernels Flash { get; }

@@ -1,0 +1,272 @@
+using ILGPU;
+using ILGPU.Runtime;
+using Half = ILGPU.Half;
+
+namespace SLoRA.Engine.Kernels;
+
+/// <summary>
+/// S-LoRA's MBGMV on GPUs: the LoRA shrink and expand for decode tokens (one token per request,
+/// each with its own adapter and rank), over a token list so that the prefill tiles can go to
+/// <see cref="SegmentLoraKernels"/> (MBGMM) in the same step. Same values and scratch layout as the
+/// portable <see cref="LoraKernels"/>; A and Bᵀ read through the adapters' pages with 16-byte
+/// loads where the layout is 8-aligned (as <c>PackedAdapter</c> packs it).
+/// </summary>
+internal sealed class MbgmvKernels
+{
+    /// <summary>Rank rows per warp of the vectorized shrink.</summary>
+    private const int ShrinkRows = 4;
+
+    /// <summary>Rank phases of the vectorized expand: lanes that split one 8-column chunk's rank rows.</summary>
+    public const int RankPhases = 4;
+
+    private readonly Accelerator _acc;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int> _shrink;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int> _shrinkRows;
+    private readonly Action<AcceleratorStream, KernelConfig, LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int, int, int> _expand8;
+
+    public MbgmvKernels(Accelerator accelerator)
+    {
+        _acc = accelerator;
+        _shrink = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int>(LoraShrink);
+        _shrinkRows = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<Half>, int, int, int>(LoraShrinkRows);
+        _expand8 = accelerator.LoadKernel<LoraArgs, LoraLayout, LoraGroup, ArrayView<int>, ArrayView<float>, int, int, int, int>(LoraExpand8);
+    }
+
+    private KernelConfig Warps(int items) => TunedKernels.Warps(_acc, items);
+
+    private static int WarpItem() => TunedKernels.WarpItem();
+
+    /// <summary>
+    /// The shrink half of <see cref="LoraKernels.Apply"/> for the tokens <paramref name="tokenList"/>[0 ..
+    /// <paramref name="numTokens"/>) (batch token indices): one warp per (token, module, four rank
+    /// rows) with 16-byte loads on 8-aligned layouts (<see cref="LoraShrinkRows"/>), one warp per
+    /// (token, module, rank row) with scalar loads otherwise.
+    /// </summary>
+    public void LoraShrink(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+        ArrayView<Half> x, int layer, int maxRank)
+    {
+        int items = numTokens * group.Count * maxRank;
+        // 16-byte loads need 8-aligned rows: the input width and the slices are multiples of 8,
+        // and PackedAdapter starts every matrix on a multiple of 8 (layout.AlignedStarts).
+        bool vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1;
+        if (items == 0)
+            return;
+        if (vectorized)
+        {
+            // Four rank rows per warp: each x chunk is loaded once for the four rows.
+            int rowItems = numTokens * group.Count * ((maxRank + ShrinkRows - 1) / ShrinkRows);
+            _shrinkRows(stream, Warps(rowItems), args, layout, group, tokenList, x, layer, maxRank, rowItems);
+        }
+        else
+        {
+            _shrink(stream, Warps(items), args, layout, group, tokenList, x, layer, maxRank, items);
+        }
+    }
+
+    /// <summary>
+    /// Whether <see cref="LoraExpand"/> can run: every module's outputs, the output rows and the
+    /// packed matrices 8-aligned, so that 8 output columns are one 16-byte load of a Bᵀ row (which
+    /// never straddles a page) and one 32-byte read-modify-write of y. Otherwise the portable
+    /// <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/> serves.
+    /// </summary>
+    public static bool ExpandVectorizes(LoraLayout layout, LoraGroup group) =>
+        layout.AlignedStarts == 1 && layout.SliceElements % 8 == 0 && group.OutputStride % 8 == 0
+        && group.Out0 % 8 == 0 && group.Out1 % 8 == 0 && group.Out2 % 8 == 0;
+
+    /// <summary>
+    /// The expand half of <see cref="LoraKernels.Apply"/> for the tokens of <paramref name="tokenList"/>,
+    /// after the shrink: one thread per (token, 8 output columns) walking the rank with four
+    /// 16-byte Bᵀ loads in flight. Needs <see cref="ExpandVectorizes"/>.
+    /// </summary>
+    public void LoraExpand(AcceleratorStream stream, ArrayView<int> tokenList, int numTokens, LoraArgs args, LoraLayout layout, LoraGroup group,
+        ArrayView<float> y, int layer, int maxRank, int rankPhases = RankPhases)
+    {
+        if (!ExpandVectorizes(layout, group))
+            throw new ArgumentException("The vectorized expand needs 8-aligned matrices, outputs and rows (see ExpandVectorizes).", nameof(group));
+        if (maxRank == 0 || numTokens == 0)
+            return;
+        // Lanes over (rank phase, 8-column chunk): a warp covers ws/phases chunks of 8 columns, and
+        // each chunk's rank rows are split over the phases, so an adapter of rank 64 is 16 rows per
+        // thread, not 64 (the chain of dependent page-list and Bᵀ loads sets the kernel's time).
+        int ws = _acc.WarpSize;
+        int phases = Math.Min(rankPhases, ws);
+        int columnsPerWarp = ws / phases * 8;
+        int warpsPerToken = (group.OutWidth + columnsPerWarp - 1) / columnsPerWarp;
+        int items = numTokens * warpsPerToken;
+        _expand8(stream, Warps(items), args, layout, group, tokenList, y, layer, maxRank, phases, items);
+    }
+
+    internal static void LoraExpand8(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<float> y, int layer, int maxRank,
+        int phases, int numItems)
+    {
+        int item = WarpItem();
+        if (item >= numItems)
+            return;
+        int ws = Warp.WarpSize;
+        int chunks = ws / phases;
+        int warpsPerToken = (group.OutWidth + chunks * 8 - 1) / (chunks * 8);
+        int listIndex = item / warpsPerToken;
+        int m = tokenList[listIndex];
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return; // the whole warp: one token
+        int phase = Warp.LaneIdx / chunks;
+        int col = ((item - listIndex * warpsPerToken) * chunks + Warp.LaneIdx - phase * chunks) * 8;
+        // Each lane's module; lanes past the outputs, or of an unadapted module, walk no rows but
+        // still take part in the shuffles below.
+        int g = group.ModuleOf(col, out int o);
+        bool inside = col < group.OutWidth;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + (inside ? g : 0))];
+        int rank = inside ? e.Rank : 0;
+        long outFeatures = group.OutFeatures(g);
+        long shrunk = ((long)m * group.Count + g) * maxRank;
+        var pool8 = a.Pool.Cast<Half8>();
+        var acc = default(Float8);
+        long step = phases * outFeatures;
+        long element = (long)e.BStart + o + phase * outFeatures;
+        for (int j = phase; j < rank; j += 4 * phases)
+        {
+            // Four of this phase's rank rows per iteration, their loads issued together.
+            bool ok1 = j + phases < rank, ok2 = j + 2 * phases < rank, ok3 = j + 3 * phases < rank;
+            Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, element) / 8];
+            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + step) / 8] : default;
+            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * step) / 8] : default;
+            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * step) / 8] : default;
+            float s0 = a.Shrunk[shrunk + j];
+            float s1 = ok1 ? a.Shrunk[shrunk + j + phases] : 0f;
+            float s2 = ok2 ? a.Shrunk[shrunk + j + 2 * phases] : 0f;
+            float s3 = ok3 ? a.Shrunk[shrunk + j + 3 * phases] : 0f;
+            acc = acc.Add(s0, b0).Add(s1, b1).Add(s2, b2).Add(s3, b3);
+            element += 4 * step;
+        }
+        // Sum the phases of each chunk (lanes chunk, chunk + chunks, ...).
+        acc = WarpMath.XorSum(acc, ws / 2, chunks);
+        if (phase == 0 && rank > 0)
+        {
+            var y8 = y.Cast<Float8>();
+            long at = ((long)m * group.OutputStride + col) / 8;
+            y8[at] = y8[at].Plus(e.Scaling, acc);
+        }
+    }
+
+    /// <summary>The scalar shrink (rows not 8-aligned): one warp per (token, module, rank row), lanes striding over the row.</summary>
+    internal static void LoraShrink(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<Half> x, int layer, int maxRank,
+        int numItems)
+    {
+        int item = WarpItem();
+        if (item >= numItems)
+            return;
+        int j = item % maxRank;
+        int rest = item / maxRank;
+        int g = rest % group.Count;
+        int m = tokenList[rest / group.Count];
+        long i = ((long)m * group.Count + g) * maxRank + j;
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        if (j >= e.Rank)
+            return;
+        int n = group.InFeatures;
+        long row = (long)e.AStart + (long)j * n;
+        long xRow = (long)m * n;
+        int slice = layout.SliceElements;
+        float sum = 0f;
+        // Walk the row through its pages: one division per page boundary, not per element.
+        long element = row + Warp.LaneIdx;
+        long pageIndex = element / slice;
+        long pageStart = pageIndex * slice;
+        long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
+        for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
+        {
+            while (element >= pageStart + slice)
+            {
+                pageIndex++;
+                pageStart += slice;
+                pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
+            }
+            sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
+            element += Warp.WarpSize;
+        }
+        sum = WarpMath.AllSum(sum);
+        if (Warp.LaneIdx == 0)
+            a.Shrunk[i] = sum;
+    }
+
+    /// <summary>
+    /// The vectorized shrink: one warp per (token, module, block of four rank rows), lanes over
+    /// 16-byte chunks of the input, four chunks per iteration: 4 x loads and 16 A loads in flight
+    /// per lane, and x read once per four rows instead of once per row.
+    /// </summary>
+    internal static void LoraShrinkRows(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<Half> x, int layer,
+        int maxRank, int numItems)
+    {
+        int item = WarpItem();
+        if (item >= numItems)
+            return;
+        int blocks = (maxRank + ShrinkRows - 1) / ShrinkRows;
+        int block = item % blocks;
+        int rest = item / blocks;
+        int g = rest % group.Count;
+        int m = tokenList[rest / group.Count];
+        int slot = a.SlotOfToken[m];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        int j0 = block * ShrinkRows;
+        if (j0 >= e.Rank)
+            return;
+        int n = group.InFeatures;
+        // Rows past the rank repeat the last row (their sums are not written).
+        long last = (long)e.AStart + (long)(e.Rank - 1) * n;
+        long row0 = (long)e.AStart + (long)j0 * n;
+        long row1 = Math.Min(row0 + n, last), row2 = Math.Min(row0 + 2L * n, last), row3 = Math.Min(row0 + 3L * n, last);
+        long xRow = (long)m * n;
+        var x8 = x.Cast<Half8>();
+        var pool8 = a.Pool.Cast<Half8>();
+        int stride = 8 * Warp.WarpSize;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        for (int k = 8 * Warp.LaneIdx; k < n; k += 2 * stride)
+        {
+            // Two chunks of four rows per iteration, ten 16-byte loads issued together (written out:
+            // ILGPU does not unroll an inner loop here). Copies into locals: ILGPU turns a struct
+            // copy into one 16-byte load, but a method called on the element in place into a load
+            // per field use.
+            int kb = k + stride;
+            bool second = kb < n;
+            Half8 xa = x8[(xRow + k) / 8];
+            Half8 a0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + k) / 8];
+            Half8 a1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + k) / 8];
+            Half8 a2 = pool8[layout.Address(a.PageLists, slot, layer, row2 + k) / 8];
+            Half8 a3 = pool8[layout.Address(a.PageLists, slot, layer, row3 + k) / 8];
+            Half8 xb = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            if (second)
+            {
+                xb = x8[(xRow + kb) / 8];
+                b0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + kb) / 8];
+                b1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + kb) / 8];
+                b2 = pool8[layout.Address(a.PageLists, slot, layer, row2 + kb) / 8];
+                b3 = pool8[layout.Address(a.PageLists, slot, layer, row3 + kb) / 8];
+            }
+            s0 += a0.Dot(xa) + b0.Dot(xb);
+            s1 += a1.Dot(xa) + b1.Dot(xb);
+            s2 += a2.Dot(xa) + b2.Dot(xb);
+            s3 += a3.Dot(xa) + b3.Dot(xb);
+        }
+        s0 = WarpMath.AllSum(s0);
+        s1 = WarpMath.AllSum(s1);
+        s2 = WarpMath.AllSum(s2);
+        s3 = WarpMath.AllSum(s3);
+        if (Warp.LaneIdx == 0)
+        {
+            long at = ((long)m * group.Count + g) * maxRank + j0;
+            a.Shrunk[at] = s0;
+            if (j0 + 1 < e.Rank)
+                a.Shrunk[at + 1] = s1;
+            if (j0 + 2 < e.Rank)
+                a.Shrunk[at + 2] = s2;
+            if (j0 + 3 < e.Rank)
+                a.Shrunk[at + 3] = s3;
+        }
+    }
+}
