@@ -88,6 +88,21 @@ internal readonly struct LoraArgs(ArrayView<Half> pool, ArrayView<int> pageLists
     public readonly ArrayView<int> SlotOfToken = slotOfToken;
     /// <summary>Scratch [tokens, group modules, maxRank] of x·Aᵀ.</summary>
     public readonly ArrayView<float> Shrunk = shrunk;
+
+    /// <summary>
+    /// The adapter slot and entry of group module <paramref name="g"/> for token <paramref name="m"/>;
+    /// false when there is nothing to compute: a base-model token, or rank row <paramref name="j"/>
+    /// at or past the module's rank (an unadapted module has rank 0).
+    /// </summary>
+    public bool TryRow(LoraLayout layout, LoraGroup group, int layer, int m, int g, int j, out int slot, out LoraModuleEntry entry)
+    {
+        slot = SlotOfToken[m];
+        entry = default;
+        if (slot < 0)
+            return false;
+        entry = Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        return j < entry.Rank;
+    }
 }
 
 /// <summary>
@@ -130,11 +145,7 @@ internal sealed class LoraKernels(Accelerator accelerator)
         int rest = i / maxRank;
         int g = rest % group.Count;
         int m = rest / group.Count;
-        int slot = a.SlotOfToken[m];
-        if (slot < 0)
-            return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        if (j >= e.Rank)
+        if (!a.TryRow(layout, group, layer, m, g, j, out int slot, out var e))
             return;
         int n = group.InFeatures;
         long row = (long)e.AStart + (long)j * n;

@@ -161,11 +161,7 @@ internal sealed class MbgmvKernels
         int g = rest % group.Count;
         int m = tokenList[rest / group.Count];
         long i = ((long)m * group.Count + g) * maxRank + j;
-        int slot = a.SlotOfToken[m];
-        if (slot < 0)
-            return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        if (j >= e.Rank)
+        if (!a.TryRow(layout, group, layer, m, g, j, out int slot, out var e))
             return;
         int n = group.InFeatures;
         long row = (long)e.AStart + (long)j * n;
@@ -209,12 +205,8 @@ internal sealed class MbgmvKernels
         int rest = item / blocks;
         int g = rest % group.Count;
         int m = tokenList[rest / group.Count];
-        int slot = a.SlotOfToken[m];
-        if (slot < 0)
-            return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
         int j0 = block * ShrinkRows;
-        if (j0 >= e.Rank)
+        if (!a.TryRow(layout, group, layer, m, g, j0, out int slot, out var e))
             return;
         int n = group.InFeatures;
         // Rows past the rank repeat the last row (their sums are not written).
