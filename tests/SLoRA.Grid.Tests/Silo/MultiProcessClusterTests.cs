@@ -48,7 +48,7 @@ public sealed class MultiProcessClusterTests(Azurite azurite)
             await host.StartAsync();
             var grid = host.Services.GetRequiredService<SLoRAGridClient>();
 
-            await GridCluster.WaitUntilAsync(() => grid.GetClusterStatusAsync().Result.GpuSilos.Count() == 2, TimeSpan.FromSeconds(30), "two GPU silos");
+            await GridCluster.WaitUntilAsync(() => grid.GetClusterStatusAsync().Result.GpuSilos.Count() == 2, TimeSpan.FromSeconds(90), "two GPU silos"); // generous: CI runs both test assemblies at once on 2 cores
             await grid.RegisterAdapterAsync("mp-a", PeftFolders.Files(TinyModel.Config, rank: 8));
             var result = await grid.GenerateToEndAsync("mp-a", GenerateRequest.ForText("Once upon a time", new SamplingOptions { MaxNewTokens = 5, IgnoreEos = true }));
 
