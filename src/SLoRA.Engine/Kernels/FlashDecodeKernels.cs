@@ -101,7 +101,8 @@ internal sealed class FlashDecodeKernels
         int first = split * chunk;
         int end = Math.Min(keys, first + chunk);
 
-        var q = a.Qkv.Cast<Float8>()[((long)m * shape.QkvWidth + (long)h * hd) / 8 + part].Scale(scale);
+        Float8 q = a.Qkv.Cast<Float8>()[((long)m * shape.QkvWidth + (long)h * hd) / 8 + part];
+        q = q.Scale(scale);
         long inRow8 = (long)kvHead * lanesPerKey + part;
         long kvDim8 = shape.KvDim / 8;
         var acc = default(Float8);

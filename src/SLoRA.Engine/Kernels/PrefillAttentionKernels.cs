@@ -175,7 +175,13 @@ internal sealed class PrefillAttentionKernels
                 {
                     float dot = 0f;
                     for (int c = 0; c < chunks; c++)
-                        dot += keyBlock[j * keyStride + c].Dot(queries[q * chunks + c]);
+                    {
+                        // Copies into locals: one 16-byte shared load each (a method called on the
+                        // element in place makes ILGPU load it field by field).
+                        Half8 k = keyBlock[j * keyStride + c];
+                        Float8 qc = queries[q * chunks + c];
+                        dot += k.Dot(qc);
+                    }
                     float score = dot * scale;
                     probs[row + j] = score;
                     localMax = MathF.Max(localMax, score);
