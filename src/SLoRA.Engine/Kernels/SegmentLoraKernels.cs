@@ -9,42 +9,61 @@ namespace SLoRA.Engine.Kernels;
 /// up to <see cref="TileTokens"/> consecutive tokens of one sequence (so of one adapter). The
 /// per-token kernels
 /// (<see cref="MbgmvKernels.LoraShrink(AcceleratorStream, ArrayView{int}, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{Half}, int, int)"/>,
-/// <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/>) re-read A and Bᵀ for every token; here a group stages a chunk of A or Bᵀ in shared memory once
-/// and uses each element for every token of the tile, a small GEMM per (tile, module, block).
-/// Same values and scratch layout as the per-token kernels; no warp primitives, so any warp size.
+/// <see cref="LoraKernels.Expand(AcceleratorStream, int, LoraArgs, LoraLayout, LoraGroup, ArrayView{float}, int, int)"/>) re-read A and Bᵀ
+/// for every token; here each element of A or Bᵀ is loaded once per tile and used for every token
+/// of it, a small GEMM per (tile, module, block). Same values and scratch layout as the per-token kernels.
 /// </summary>
 /// <remarks>
-/// Shrink: one group per (tile, module g, block of <c>threads / TileTokens</c> rank rows). Per
-/// chunk of <see cref="KChunk"/> input features, the group stages the tile's x rows and its rank
-/// rows of A (fp32, 16-byte loads when aligned); thread (t, r) then sums x[t]·A[r] over the chunk
-/// from shared memory: one accumulator per thread, no reduction.
-/// Expand: one group per (tile, module g, block of <c>threads</c> output columns). Per chunk of
-/// <see cref="RankChunk"/> rank rows, the group stages the tile's s[t, j] and the block of those
-/// Bᵀ rows; thread c then accumulates column c for four tokens at a time and adds them to y (once
-/// per chunk: a rank above <see cref="RankChunk"/> adds in several steps).
+/// <para>
+/// On 8-aligned layouts (as <c>PackedAdapter</c> packs them) the kernels are register-blocked:
+/// a lane holds a 4-token × 8-value block of the result and reads A/Bᵀ with 16-byte loads, so one
+/// fp16 → fp32 conversion and one load serve four tokens, and no shared memory is touched in the
+/// inner loop (the first, shared-memory formulation below was bound by two shared loads per
+/// product: 298 µs for a 64-tile q,k,v shrink on the H200).
+/// Shrink: one group per (tile, module g, <see cref="BlockRows"/> rank rows); the group's warps
+/// split the input features, a warp's lanes are 4 token groups × (warp size / 4) lanes over the
+/// features; lanes sum their 4 tokens × 8 rows over their features, the warp reduces over its
+/// feature lanes with shuffles and the group over its warps through shared memory.
+/// Expand: one group per (tile, module g, block of columns); lanes are 4 token groups × (warp size
+/// / 4) column chunks of 8; each lane walks the rank four rows at a time with 16-byte Bᵀ loads,
+/// 4 tokens × 8 columns of sums in registers, then adds them to y.
+/// </para>
+/// <para>
+/// Other layouts take the shared-memory kernels (scalar loads): shrink groups per (tile, module,
+/// <c>threads / TileTokens</c> rank rows) stage <see cref="KChunk"/> features of x and A and sum
+/// from shared memory; expand groups per (tile, module, <c>threads</c> columns) stage
+/// <see cref="RankChunk"/> rows of s and Bᵀ.
+/// </para>
 /// Launch requirements: <see cref="Supports"/> (groups of a multiple of <see cref="TileTokens"/>
-/// threads, at most <see cref="MaxGroupThreads"/>); every tile 1 ≤ Count ≤ <see cref="TileTokens"/>
-/// tokens of one slot (its first token's slot is taken for all); maxRank at least every entry's
-/// rank, as for the per-token kernels, but otherwise unbounded (both kernels chunk the rank).
+/// threads, at most <see cref="MaxGroupThreads"/>; warps of a multiple of 4 threads); every tile
+/// 1 ≤ Count ≤ <see cref="TileTokens"/> tokens of one slot (its first token's slot is taken for
+/// all); maxRank at least every entry's rank, as for the per-token kernels, but otherwise unbounded.
 /// </remarks>
 internal sealed class SegmentLoraKernels
 {
     /// <summary>
     /// Most tokens in a tile. 16 lets a group of 128 threads cover a tile × 8 rank rows in the
-    /// shrink with one accumulator each, reads A and Bᵀ once per 16 tokens (16× less than per
-    /// token, enough that the kernels stop being bound by re-reads), and keeps the staged x rows
-    /// at 8 KiB; longer tiles would leave more groups idle at the short end of segments.
+    /// staged shrink and a warp cover a tile as 4 lanes × 4 tokens in the blocked kernels, reads A
+    /// and Bᵀ once per 16 tokens (16× less than per token, enough that the kernels stop being bound
+    /// by re-reads); longer tiles would leave more groups idle at the short end of segments.
     /// </summary>
     public const int TileTokens = 16;
 
     /// <summary>Threads per group on a GPU (4 warps of 32); the shared buffers are sized for it.</summary>
     public const int MaxGroupThreads = 128;
 
-    /// <summary>Input features staged per shrink step: x tile 16 × 129 + A 8 × 129 floats (12 KiB).</summary>
+    /// <summary>Input features staged per step of the shared-memory shrink: x tile 16 × 129 + A 8 × 129 floats (12 KiB).</summary>
     public const int KChunk = 128;
 
-    /// <summary>Rank rows staged per expand step: s 16 × 32 + Bᵀ 32 × 128 floats (18 KiB).</summary>
+    /// <summary>Rank rows staged per step of the shared-memory expand: s 16 × 32 + Bᵀ 32 × 128 floats (18 KiB).</summary>
     public const int RankChunk = 32;
+
+    /// <summary>Rank rows per group of the blocked shrink (a lane sums 4 tokens × 8 rows).</summary>
+    public const int BlockRows = 8;
+
+    /// <summary>Token groups of a warp in the blocked kernels: lane = token group × (warp size / 4) + feature or column lane.</summary>
+    private const int TokenGroups = 4;
+    private const int TokensPerLane = TileTokens / TokenGroups;
 
     private const int WarpsPerGroup = 4;
     // Padded row of the staged chunks: the 16 threads of a rank row read 16 different x rows at
@@ -52,26 +71,34 @@ internal sealed class SegmentLoraKernels
     private const int KStride = KChunk + 1;
     private const int MaxRowsPerGroup = MaxGroupThreads / TileTokens;
     private const int TokensPerStep = 4;
+    // Warps a group may have on any device: the blocked shrink's partial sums are sized for it.
+    private const int MaxGroupWarps = MaxGroupThreads / TokenGroups;
 
     private readonly int _threads;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int> _shrink;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int, int> _expand;
+    private readonly bool _blocked;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int> _shrink;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expand;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int> _shrinkBlocked;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expandBlocked;
 
     public SegmentLoraKernels(Accelerator accelerator)
     {
         int ws = accelerator.WarpSize;
         int warps = Math.Max(1, Math.Min(WarpsPerGroup, Math.Min(accelerator.MaxNumThreadsPerGroup, MaxGroupThreads) / ws));
         _threads = warps * ws;
-        _shrink = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int, int>(ShrinkKernel);
-        _expand = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int, int>(ExpandKernel);
+        _blocked = ws % TokenGroups == 0;
+        _shrink = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>(ShrinkKernel);
+        _expand = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(ExpandKernel);
+        _shrinkBlocked = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>(ShrinkBlockedKernel);
+        _expandBlocked = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(ExpandBlockedKernel);
     }
 
     /// <summary>
     /// Whether the device can run the kernels: a group of a multiple of <see cref="TileTokens"/>
-    /// threads, at most <see cref="MaxGroupThreads"/> (every GPU; not ILGPU's CPU device of one
-    /// small warp per group).
+    /// threads, at most <see cref="MaxGroupThreads"/>, in warps of a multiple of 4 threads (every
+    /// GPU; not ILGPU's CPU device of one small warp per group).
     /// </summary>
-    public bool Supports => _threads % TileTokens == 0 && _threads <= MaxGroupThreads;
+    public bool Supports => _threads % TileTokens == 0 && _threads <= MaxGroupThreads && _blocked;
 
     /// <summary>
     /// s[m, g, j] = x[m] · A_g[j] for every token m of the first <paramref name="numTiles"/>
@@ -84,12 +111,16 @@ internal sealed class SegmentLoraKernels
     {
         if (numTiles == 0 || maxRank == 0)
             return;
+        // 16-byte loads need 8-aligned rows, as in MbgmvKernels.LoraShrink.
+        if (group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1)
+        {
+            int blocks = (maxRank + BlockRows - 1) / BlockRows;
+            _shrinkBlocked(stream, new KernelConfig(numTiles * group.Count * blocks, _threads), tiles, args, layout, group, x, layer, maxRank, blocks);
+            return;
+        }
         int rows = _threads / TileTokens;
         int rowBlocks = (maxRank + rows - 1) / rows;
-        // 16-byte loads need 8-aligned rows, as in MbgmvKernels.LoraShrink.
-        int vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
-        _shrink(stream, new KernelConfig(numTiles * group.Count * rowBlocks, _threads), tiles, args, layout, group, x, layer, maxRank,
-            rowBlocks, vectorized);
+        _shrink(stream, new KernelConfig(numTiles * group.Count * rowBlocks, _threads), tiles, args, layout, group, x, layer, maxRank, rowBlocks);
     }
 
     /// <summary>
@@ -102,12 +133,11 @@ internal sealed class SegmentLoraKernels
     {
         if (numTiles == 0 || maxRank == 0)
             return;
-        int blocks = ColumnBlocks(group.Out0, _threads) + ColumnBlocks(group.Out1, _threads) + ColumnBlocks(group.Out2, _threads);
-        // 16-byte loads of Bᵀ rows: every module's width a multiple of 8 (the column blocks are,
-        // being multiples of 16), as are the slices and the matrix starts.
-        int vectorized = group.Out0 % 8 == 0 && group.Out1 % 8 == 0 && group.Out2 % 8 == 0
-            && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1 ? 1 : 0;
-        _expand(stream, new KernelConfig(numTiles * blocks, _threads), tiles, args, layout, group, y, layer, maxRank, vectorized);
+        // 16-byte Bᵀ loads and 32-byte y updates: as MbgmvKernels.LoraExpand needs.
+        bool blocked = MbgmvKernels.ExpandVectorizes(layout, group);
+        int cols = blocked ? _threads / TokenGroups * 8 : _threads;
+        int blocks = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
+        (blocked ? _expandBlocked : _expand)(stream, new KernelConfig(numTiles * blocks, _threads), tiles, args, layout, group, y, layer, maxRank);
     }
 
     private static int ColumnBlocks(int width, int threads) => (width + threads - 1) / threads;
@@ -120,20 +150,239 @@ internal sealed class SegmentLoraKernels
         return layout.SliceBase(a.PageLists, slot, layer, pageIndex) + (e - pageIndex * slice);
     }
 
-    private static void Store(ArrayView<float> to, int at, Half8 h)
+    /// <summary>The group module of column block <paramref name="block"/> of a tile, the block within it, and where its columns start in the output row.</summary>
+    private static int ModuleOfBlock(LoraGroup group, int cols, ref int block, out int colBase)
     {
-        to[at] = h.F0;
-        to[at + 1] = h.F1;
-        to[at + 2] = h.F2;
-        to[at + 3] = h.F3;
-        to[at + 4] = h.F4;
-        to[at + 5] = h.F5;
-        to[at + 6] = h.F6;
-        to[at + 7] = h.F7;
+        int blocks0 = ColumnBlocks(group.Out0, cols);
+        int blocks1 = ColumnBlocks(group.Out1, cols);
+        colBase = 0;
+        if (block < blocks0)
+            return 0;
+        block -= blocks0;
+        colBase = group.Out0;
+        if (block < blocks1)
+            return 1;
+        block -= blocks1;
+        colBase += group.Out1;
+        return 2;
     }
 
+    internal static void ShrinkBlockedKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x,
+        int layer, int maxRank, int rowBlocks)
+    {
+        var partial = SharedMemory.Allocate<float>(MaxGroupWarps * TileTokens * BlockRows);
+        int block = Grid.IdxX % rowBlocks;
+        int rest = Grid.IdxX / rowBlocks;
+        int g = rest % group.Count;
+        var tile = tiles[rest / group.Count];
+        // The whole group leaves together (before the barrier): one tile, one module, one block.
+        int slot = a.SlotOfToken[tile.First];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        int j0 = block * BlockRows;
+        if (j0 >= e.Rank)
+            return;
+
+        int n = group.InFeatures;
+        int kLanes = Warp.WarpSize / TokenGroups;
+        int tokenGroup = Warp.LaneIdx / kLanes;
+        int kLane = Warp.LaneIdx - tokenGroup * kLanes;
+        int warps = Group.DimX / Warp.WarpSize;
+        // This warp's share of the input features, in whole 8-feature chunks.
+        int share = (n / 8 + warps - 1) / warps * 8;
+        int kBegin = Warp.WarpIdx * share;
+        int kEnd = Math.Min(n, kBegin + share);
+        // Tokens past the tile repeat its last token and rows past the rank the last row, so the
+        // loop needs no bounds; their sums are not written.
+        int lastToken = tile.First + tile.Count - 1;
+        int t0 = tile.First + tokenGroup * TokensPerLane;
+        long x0 = (long)Math.Min(t0, lastToken) * n, x1 = (long)Math.Min(t0 + 1, lastToken) * n;
+        long x2 = (long)Math.Min(t0 + 2, lastToken) * n, x3 = (long)Math.Min(t0 + 3, lastToken) * n;
+        int lastRow = e.Rank - 1;
+        int r0 = e.AStart + Math.Min(j0, lastRow) * n, r1 = e.AStart + Math.Min(j0 + 1, lastRow) * n;
+        int r2 = e.AStart + Math.Min(j0 + 2, lastRow) * n, r3 = e.AStart + Math.Min(j0 + 3, lastRow) * n;
+        int r4 = e.AStart + Math.Min(j0 + 4, lastRow) * n, r5 = e.AStart + Math.Min(j0 + 5, lastRow) * n;
+        int r6 = e.AStart + Math.Min(j0 + 6, lastRow) * n, r7 = e.AStart + Math.Min(j0 + 7, lastRow) * n;
+        var x8 = x.Cast<Half8>();
+        var pool8 = a.Pool.Cast<Half8>();
+        // Each row's page, found again only when the row crosses into the next one (a division
+        // per load would cost more integer work than the products).
+        int k = kBegin + 8 * kLane;
+        PageCursor p0 = PageCursor.Seek(a, layout, slot, layer, r0 + k), p1 = PageCursor.Seek(a, layout, slot, layer, r1 + k);
+        PageCursor p2 = PageCursor.Seek(a, layout, slot, layer, r2 + k), p3 = PageCursor.Seek(a, layout, slot, layer, r3 + k);
+        PageCursor p4 = PageCursor.Seek(a, layout, slot, layer, r4 + k), p5 = PageCursor.Seek(a, layout, slot, layer, r5 + k);
+        PageCursor p6 = PageCursor.Seek(a, layout, slot, layer, r6 + k), p7 = PageCursor.Seek(a, layout, slot, layer, r7 + k);
+        // s<r>: rank row j0 + r, one sum per token of this lane.
+        Float4 s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (; k < kEnd; k += 8 * kLanes)
+        {
+            p0 = p0.Follow(a, layout, slot, layer, r0 + k);
+            p1 = p1.Follow(a, layout, slot, layer, r1 + k);
+            p2 = p2.Follow(a, layout, slot, layer, r2 + k);
+            p3 = p3.Follow(a, layout, slot, layer, r3 + k);
+            p4 = p4.Follow(a, layout, slot, layer, r4 + k);
+            p5 = p5.Follow(a, layout, slot, layer, r5 + k);
+            p6 = p6.Follow(a, layout, slot, layer, r6 + k);
+            p7 = p7.Follow(a, layout, slot, layer, r7 + k);
+            // Twelve 16-byte loads issued together (written out: ILGPU does not unroll inner
+            // loops), each A chunk converted once and used for four tokens.
+            Half8 h0 = x8[(x0 + k) / 8], h1 = x8[(x1 + k) / 8], h2 = x8[(x2 + k) / 8], h3 = x8[(x3 + k) / 8];
+            Half8 a0 = pool8[(p0.Offset + r0 + k) / 8], a1 = pool8[(p1.Offset + r1 + k) / 8];
+            Half8 a2 = pool8[(p2.Offset + r2 + k) / 8], a3 = pool8[(p3.Offset + r3 + k) / 8];
+            Half8 a4 = pool8[(p4.Offset + r4 + k) / 8], a5 = pool8[(p5.Offset + r5 + k) / 8];
+            Half8 a6 = pool8[(p6.Offset + r6 + k) / 8], a7 = pool8[(p7.Offset + r7 + k) / 8];
+            Float8 f0 = h0.ToFloat8(), f1 = h1.ToFloat8(), f2 = h2.ToFloat8(), f3 = h3.ToFloat8();
+            s0 = s0.Plus(a0.ToFloat8().Dots(f0, f1, f2, f3));
+            s1 = s1.Plus(a1.ToFloat8().Dots(f0, f1, f2, f3));
+            s2 = s2.Plus(a2.ToFloat8().Dots(f0, f1, f2, f3));
+            s3 = s3.Plus(a3.ToFloat8().Dots(f0, f1, f2, f3));
+            s4 = s4.Plus(a4.ToFloat8().Dots(f0, f1, f2, f3));
+            s5 = s5.Plus(a5.ToFloat8().Dots(f0, f1, f2, f3));
+            s6 = s6.Plus(a6.ToFloat8().Dots(f0, f1, f2, f3));
+            s7 = s7.Plus(a7.ToFloat8().Dots(f0, f1, f2, f3));
+        }
+        // Sum over the token group's feature lanes (consecutive lanes), then over the warps.
+        int first = kLanes / 2;
+        s0 = WarpMath.XorSum(s0, first, 1);
+        s1 = WarpMath.XorSum(s1, first, 1);
+        s2 = WarpMath.XorSum(s2, first, 1);
+        s3 = WarpMath.XorSum(s3, first, 1);
+        s4 = WarpMath.XorSum(s4, first, 1);
+        s5 = WarpMath.XorSum(s5, first, 1);
+        s6 = WarpMath.XorSum(s6, first, 1);
+        s7 = WarpMath.XorSum(s7, first, 1);
+        if (kLane == 0)
+        {
+            // partial[warp, token, row]
+            int at = (Warp.WarpIdx * TileTokens + tokenGroup * TokensPerLane) * BlockRows;
+            StoreTokens(partial, at, s0);
+            StoreTokens(partial, at + 1, s1);
+            StoreTokens(partial, at + 2, s2);
+            StoreTokens(partial, at + 3, s3);
+            StoreTokens(partial, at + 4, s4);
+            StoreTokens(partial, at + 5, s5);
+            StoreTokens(partial, at + 6, s6);
+            StoreTokens(partial, at + 7, s7);
+        }
+        Group.Barrier();
+        for (int v = Group.IdxX; v < TileTokens * BlockRows; v += Group.DimX)
+        {
+            int t = v / BlockRows;
+            int j = j0 + v - t * BlockRows;
+            if (t < tile.Count && j < e.Rank)
+            {
+                float sum = 0f;
+                for (int w = 0; w < warps; w++)
+                    sum += partial[w * TileTokens * BlockRows + v];
+                a.Shrunk[((long)(tile.First + t) * group.Count + g) * maxRank + j] = sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where in the pool the elements of one adapter page lie: element e of the adapter's layer data
+    /// is at <see cref="Offset"/> + e while e &lt; <see cref="End"/> (and at or past the page's start).
+    /// </summary>
+    private readonly struct PageCursor(int end, long offset)
+    {
+        public readonly int End = end;
+        public readonly long Offset = offset;
+
+        public static PageCursor Seek(LoraArgs a, LoraLayout layout, int slot, int layer, int element)
+        {
+            int slice = layout.SliceElements;
+            int page = element / slice;
+            return new PageCursor((page + 1) * slice, layout.SliceBase(a.PageLists, slot, layer, page) - (long)page * slice);
+        }
+
+        /// <summary>This cursor, or the next page's for an element past it (elements only grow).</summary>
+        public PageCursor Follow(LoraArgs a, LoraLayout layout, int slot, int layer, int element) =>
+            element < End ? this : Seek(a, layout, slot, layer, element);
+    }
+
+    /// <summary>One row's sums of four consecutive tokens into partial[token, row] (rows of <see cref="BlockRows"/>).</summary>
+    private static void StoreTokens(ArrayView<float> partial, int at, Float4 v)
+    {
+        partial[at] = v.V0;
+        partial[at + BlockRows] = v.V1;
+        partial[at + 2 * BlockRows] = v.V2;
+        partial[at + 3 * BlockRows] = v.V3;
+    }
+
+    internal static void ExpandBlockedKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y,
+        int layer, int maxRank)
+    {
+        int cLanes = Warp.WarpSize / TokenGroups;
+        int cols = Group.DimX / TokenGroups * 8;
+        int perTile = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
+        var tile = tiles[Grid.IdxX / perTile];
+        int block = Grid.IdxX % perTile;
+        int g = ModuleOfBlock(group, cols, ref block, out int colBase);
+        int slot = a.SlotOfToken[tile.First];
+        if (slot < 0)
+            return;
+        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        int rank = e.Rank;
+        // No barriers or shuffles below: lanes past the module's columns or the tile just leave.
+        int outFeatures = group.OutFeatures(g);
+        int tokenGroup = Warp.LaneIdx / cLanes;
+        int o = block * cols + (Warp.WarpIdx * cLanes + Warp.LaneIdx - tokenGroup * cLanes) * 8;
+        int t0 = tile.First + tokenGroup * TokensPerLane;
+        int lastToken = tile.First + tile.Count - 1;
+        if (rank == 0 || o >= outFeatures || t0 > lastToken)
+            return;
+        // Scratch rows of the lane's four tokens (past the tile: the last token's, not written back).
+        long p0 = ((long)t0 * group.Count + g) * maxRank, p1 = ((long)Math.Min(t0 + 1, lastToken) * group.Count + g) * maxRank;
+        long p2 = ((long)Math.Min(t0 + 2, lastToken) * group.Count + g) * maxRank, p3 = ((long)Math.Min(t0 + 3, lastToken) * group.Count + g) * maxRank;
+        var pool8 = a.Pool.Cast<Half8>();
+        var s = a.Shrunk;
+        // c<i>: the lane's 8 columns for token t0 + i.
+        Float8 c0 = default, c1 = default, c2 = default, c3 = default;
+        int element = e.BStart + o;
+        for (int j = 0; j < rank; j += 4)
+        {
+            // Four rank rows per iteration, their loads issued together; each Bᵀ chunk converted
+            // once and used for four tokens.
+            bool ok1 = j + 1 < rank, ok2 = j + 2 < rank, ok3 = j + 3 < rank;
+            Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, element) / 8];
+            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + outFeatures) / 8] : default;
+            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * outFeatures) / 8] : default;
+            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * outFeatures) / 8] : default;
+            var q0 = Row(s, p0 + j, ok1, ok2, ok3);
+            var q1 = Row(s, p1 + j, ok1, ok2, ok3);
+            var q2 = Row(s, p2 + j, ok1, ok2, ok3);
+            var q3 = Row(s, p3 + j, ok1, ok2, ok3);
+            Float8 f0 = b0.ToFloat8(), f1 = b1.ToFloat8(), f2 = b2.ToFloat8(), f3 = b3.ToFloat8();
+            c0 = c0.Plus(q0.V0, f0).Plus(q0.V1, f1).Plus(q0.V2, f2).Plus(q0.V3, f3);
+            c1 = c1.Plus(q1.V0, f0).Plus(q1.V1, f1).Plus(q1.V2, f2).Plus(q1.V3, f3);
+            c2 = c2.Plus(q2.V0, f0).Plus(q2.V1, f1).Plus(q2.V2, f2).Plus(q2.V3, f3);
+            c3 = c3.Plus(q3.V0, f0).Plus(q3.V1, f1).Plus(q3.V2, f2).Plus(q3.V3, f3);
+            element += 4 * outFeatures;
+        }
+        var y8 = y.Cast<Float8>();
+        long at = ((long)t0 * group.OutputStride + colBase + o) / 8;
+        long stride = group.OutputStride / 8;
+        y8[at] = y8[at].Plus(e.Scaling, c0);
+        if (t0 + 1 <= lastToken)
+            y8[at + stride] = y8[at + stride].Plus(e.Scaling, c1);
+        if (t0 + 2 <= lastToken)
+            y8[at + 2 * stride] = y8[at + 2 * stride].Plus(e.Scaling, c2);
+        if (t0 + 3 <= lastToken)
+            y8[at + 3 * stride] = y8[at + 3 * stride].Plus(e.Scaling, c3);
+    }
+
+    /// <summary>Four consecutive scratch values from <paramref name="at"/>, zero where the rank ends.</summary>
+    private static Float4 Row(ArrayView<float> s, long at, bool ok1, bool ok2, bool ok3) => new()
+    {
+        V0 = s[at],
+        V1 = ok1 ? s[at + 1] : 0f,
+        V2 = ok2 ? s[at + 2] : 0f,
+        V3 = ok3 ? s[at + 3] : 0f,
+    };
+
     internal static void ShrinkKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x,
-        int layer, int maxRank, int rowBlocks, int vectorized)
+        int layer, int maxRank, int rowBlocks)
     {
         var xs = SharedMemory.Allocate<float>(TileTokens * KStride);
         var aS = SharedMemory.Allocate<float>(MaxRowsPerGroup * KStride);
@@ -160,47 +409,19 @@ internal sealed class SegmentLoraKernels
         {
             // Stage x[tile, k0..] and A[j0.., k0..]; zeros past the tile, the rank and the row,
             // so the products below need no bounds.
-            if (vectorized == 1)
+            for (int v = tid; v < TileTokens * KChunk; v += Group.DimX)
             {
-                var x8 = x.Cast<Half8>();
-                var pool8 = a.Pool.Cast<Half8>();
-                const int chunk8 = KChunk / 8;
-                for (int v = tid; v < TileTokens * chunk8; v += Group.DimX)
-                {
-                    int tt = v / chunk8;
-                    int k = 8 * (v - tt * chunk8);
-                    var h = default(Half8);
-                    if (tt < tile.Count && k0 + k < n)
-                        h = x8[((long)(tile.First + tt) * n + k0 + k) / 8];
-                    Store(xs, tt * KStride + k, h);
-                }
-                // Each Half8 lies in one page: 8-aligned element, slices of a multiple of 8.
-                for (int v = tid; v < rows * chunk8; v += Group.DimX)
-                {
-                    int rr = v / chunk8;
-                    int k = 8 * (v - rr * chunk8);
-                    var h = default(Half8);
-                    if (j0 + rr < e.Rank && k0 + k < n)
-                        h = pool8[PoolOffset(a, layout, slot, layer, e.AStart + (j0 + rr) * n + k0 + k) / 8];
-                    Store(aS, rr * KStride + k, h);
-                }
+                int tt = v / KChunk;
+                int k = v - tt * KChunk;
+                xs[tt * KStride + k] = tt < tile.Count && k0 + k < n ? (float)x[(long)(tile.First + tt) * n + k0 + k] : 0f;
             }
-            else
+            for (int v = tid; v < rows * KChunk; v += Group.DimX)
             {
-                for (int v = tid; v < TileTokens * KChunk; v += Group.DimX)
-                {
-                    int tt = v / KChunk;
-                    int k = v - tt * KChunk;
-                    xs[tt * KStride + k] = tt < tile.Count && k0 + k < n ? (float)x[(long)(tile.First + tt) * n + k0 + k] : 0f;
-                }
-                for (int v = tid; v < rows * KChunk; v += Group.DimX)
-                {
-                    int rr = v / KChunk;
-                    int k = v - rr * KChunk;
-                    aS[rr * KStride + k] = j0 + rr < e.Rank && k0 + k < n
-                        ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.AStart + (j0 + rr) * n + k0 + k)]
-                        : 0f;
-                }
+                int rr = v / KChunk;
+                int k = v - rr * KChunk;
+                aS[rr * KStride + k] = j0 + rr < e.Rank && k0 + k < n
+                    ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.AStart + (j0 + rr) * n + k0 + k)]
+                    : 0f;
             }
             Group.Barrier();
             int width = Math.Min(KChunk, n - k0);
@@ -215,30 +436,15 @@ internal sealed class SegmentLoraKernels
     }
 
     internal static void ExpandKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y,
-        int layer, int maxRank, int vectorized)
+        int layer, int maxRank)
     {
         var ss = SharedMemory.Allocate<float>(TileTokens * RankChunk);
         var bs = SharedMemory.Allocate<float>(RankChunk * MaxGroupThreads);
         int cols = Group.DimX;
-        int blocks0 = ColumnBlocks(group.Out0, cols);
-        int blocks1 = ColumnBlocks(group.Out1, cols);
-        int perTile = blocks0 + blocks1 + ColumnBlocks(group.Out2, cols);
+        int perTile = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
         var tile = tiles[Grid.IdxX / perTile];
         int block = Grid.IdxX % perTile;
-        int g = 0;
-        int colBase = 0;
-        if (block >= blocks0)
-        {
-            block -= blocks0;
-            g = 1;
-            colBase = group.Out0;
-            if (block >= blocks1)
-            {
-                block -= blocks1;
-                g = 2;
-                colBase += group.Out1;
-            }
-        }
+        int g = ModuleOfBlock(group, cols, ref block, out int colBase);
         // Group-uniform exits, before any barrier.
         int slot = a.SlotOfToken[tile.First];
         if (slot < 0)
@@ -263,30 +469,13 @@ internal sealed class SegmentLoraKernels
                 int j = j0 + v - tt * RankChunk;
                 ss[v] = tt < tile.Count && j < e.Rank ? a.Shrunk[((long)(tile.First + tt) * group.Count + g) * maxRank + j] : 0f;
             }
-            if (vectorized == 1)
+            for (int v = c; v < rowsHere * cols; v += cols)
             {
-                var pool8 = a.Pool.Cast<Half8>();
-                int cols8 = cols / 8;
-                for (int v = c; v < rowsHere * cols8; v += cols)
-                {
-                    int rr = v / cols8;
-                    int cc = 8 * (v - rr * cols8);
-                    var h = default(Half8);
-                    if (o0 + cc < outFeatures)
-                        h = pool8[PoolOffset(a, layout, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc) / 8];
-                    Store(bs, rr * cols + cc, h);
-                }
-            }
-            else
-            {
-                for (int v = c; v < rowsHere * cols; v += cols)
-                {
-                    int rr = v / cols;
-                    int cc = v - rr * cols;
-                    bs[v] = o0 + cc < outFeatures
-                        ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc)]
-                        : 0f;
-                }
+                int rr = v / cols;
+                int cc = v - rr * cols;
+                bs[v] = o0 + cc < outFeatures
+                    ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc)]
+                    : 0f;
             }
             Group.Barrier();
             // Four tokens per pass: each Bᵀ value read from shared memory serves four products.

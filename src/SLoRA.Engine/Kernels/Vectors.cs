@@ -35,6 +35,19 @@ internal struct Half8
 
     public readonly float Dot(in Half8 o) =>
         F0 * o.F0 + F1 * o.F1 + F2 * o.F2 + F3 * o.F3 + F4 * o.F4 + F5 * o.F5 + F6 * o.F6 + F7 * o.F7;
+
+    /// <summary>The eight values in fp32 (converted once, for a value used several times).</summary>
+    public readonly Float8 ToFloat8() => new() { V0 = F0, V1 = F1, V2 = F2, V3 = F3, V4 = F4, V5 = F5, V6 = F6, V7 = F7 };
+}
+
+/// <summary>Four fp32 values (one 16-byte load or store).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 16)]
+internal struct Float4
+{
+    public float V0, V1, V2, V3;
+
+    /// <summary>Element-wise sum.</summary>
+    public readonly Float4 Plus(in Float4 o) => new() { V0 = V0 + o.V0, V1 = V1 + o.V1, V2 = V2 + o.V2, V3 = V3 + o.V3 };
 }
 
 /// <summary>Eight fp32 values (two 16-byte loads).</summary>
@@ -58,6 +71,13 @@ internal struct Float8
         V0 = V0 + p * v.F0, V1 = V1 + p * v.F1, V2 = V2 + p * v.F2, V3 = V3 + p * v.F3,
         V4 = V4 + p * v.F4, V5 = V5 + p * v.F5, V6 = V6 + p * v.F6, V7 = V7 + p * v.F7,
     };
+
+    public readonly float Dot(in Float8 o) =>
+        V0 * o.V0 + V1 * o.V1 + V2 * o.V2 + V3 * o.V3 + V4 * o.V4 + V5 * o.V5 + V6 * o.V6 + V7 * o.V7;
+
+    /// <summary>The dot products of this with each of four vectors.</summary>
+    public readonly Float4 Dots(in Float8 x0, in Float8 x1, in Float8 x2, in Float8 x3) =>
+        new() { V0 = Dot(x0), V1 = Dot(x1), V2 = Dot(x2), V3 = Dot(x3) };
 
     /// <summary>this + <paramref name="scale"/> × <paramref name="o"/>, element-wise.</summary>
     public readonly Float8 Plus(float scale, in Float8 o) => new()

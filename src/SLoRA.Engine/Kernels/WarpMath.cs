@@ -68,4 +68,17 @@ internal static class WarpMath
         }
         return v;
     }
+
+    /// <summary><see cref="XorSum(float, int, int)"/> of each of four values.</summary>
+    public static Float4 XorSum(Float4 v, int firstOffset, int lastOffset)
+    {
+        for (int offset = firstOffset; offset >= lastOffset && offset > 0; offset /= 2)
+        {
+            v.V0 += Warp.ShuffleXor(v.V0, offset);
+            v.V1 += Warp.ShuffleXor(v.V1, offset);
+            v.V2 += Warp.ShuffleXor(v.V2, offset);
+            v.V3 += Warp.ShuffleXor(v.V3, offset);
+        }
+        return v;
+    }
 }
