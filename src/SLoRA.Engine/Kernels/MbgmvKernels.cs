@@ -13,8 +13,11 @@ namespace SLoRA.Engine.Kernels;
 /// </summary>
 internal sealed class MbgmvKernels
 {
-    /// <summary>Rank rows per warp of the vectorized shrink.</summary>
+    /// <summary>Rank rows per group of the vectorized shrink.</summary>
     private const int ShrinkRows = 4;
+
+    /// <summary>Warps per group of the vectorized shrink (they split the input features); its shared partial sums are sized for it.</summary>
+    private const int ShrinkWarps = 4;
 
     /// <summary>Rank phases of the vectorized expand: lanes that split one 8-column chunk's rank rows.</summary>
     public const int RankPhases = 4;
@@ -38,7 +41,7 @@ internal sealed class MbgmvKernels
 
     /// <summary>
     /// The shrink half of <see cref="LoraKernels.Apply"/> for the tokens <paramref name="tokenList"/>[0 ..
-    /// <paramref name="numTokens"/>) (batch token indices): one warp per (token, module, four rank
+    /// <paramref name="numTokens"/>) (batch token indices): one group per (token, module, four rank
     /// rows) with 16-byte loads on 8-aligned layouts (<see cref="LoraShrinkRows"/>), one warp per
     /// (token, module, rank row) with scalar loads otherwise.
     /// </summary>
@@ -53,9 +56,13 @@ internal sealed class MbgmvKernels
             return;
         if (vectorized)
         {
-            // Four rank rows per warp: each x chunk is loaded once for the four rows.
-            int rowItems = numTokens * group.Count * ((maxRank + ShrinkRows - 1) / ShrinkRows);
-            _shrinkRows(stream, Warps(rowItems), args, layout, group, tokenList, x, layer, maxRank, rowItems);
+            // A group per (token, module, four rank rows): each x chunk is loaded once for the four
+            // rows, and the group's warps split the features (a warp walking a whole 4096-wide row
+            // was a chain of eight memory round trips).
+            int blocks = (maxRank + ShrinkRows - 1) / ShrinkRows;
+            int warps = Math.Max(1, Math.Min(ShrinkWarps, _acc.MaxNumThreadsPerGroup / _acc.WarpSize));
+            _shrinkRows(stream, new KernelConfig(numTokens * group.Count * blocks, warps * _acc.WarpSize), args, layout, group, tokenList, x, layer,
+                maxRank, blocks);
         }
         else
         {
@@ -190,25 +197,29 @@ internal sealed class MbgmvKernels
     }
 
     /// <summary>
-    /// The vectorized shrink: one warp per (token, module, block of four rank rows), lanes over
-    /// 16-byte chunks of the input, four chunks per iteration: 4 x loads and 16 A loads in flight
-    /// per lane, and x read once per four rows instead of once per row.
+    /// The vectorized shrink: one group per (token, module, block of four rank rows); the group's
+    /// warps split the input features, a warp's lanes take 16-byte chunks of its share, two chunks
+    /// per iteration: 2 x loads and 8 A loads in flight per lane, x read once per four rows. Each
+    /// warp reduces with shuffles, the group through shared memory.
     /// </summary>
     internal static void LoraShrinkRows(LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<int> tokenList, ArrayView<Half> x, int layer,
-        int maxRank, int numItems)
+        int maxRank, int blocks)
     {
-        int item = WarpItem();
-        if (item >= numItems)
-            return;
-        int blocks = (maxRank + ShrinkRows - 1) / ShrinkRows;
-        int block = item % blocks;
-        int rest = item / blocks;
+        var partial = SharedMemory.Allocate<float>(ShrinkWarps * ShrinkRows);
+        int block = Grid.IdxX % blocks;
+        int rest = Grid.IdxX / blocks;
         int g = rest % group.Count;
         int m = tokenList[rest / group.Count];
         int j0 = block * ShrinkRows;
+        // The whole group leaves together (before the barrier): one token, module and block.
         if (!a.TryRow(layout, group, layer, m, g, j0, out int slot, out var e))
             return;
         int n = group.InFeatures;
+        int warps = Group.DimX / Warp.WarpSize;
+        // This warp's share of the features, in whole 8-feature chunks.
+        int share = (n / 8 + warps - 1) / warps * 8;
+        int kBegin = Warp.WarpIdx * share;
+        int kEnd = Math.Min(n, kBegin + share);
         // Rows past the rank repeat the last row (their sums are not written).
         long last = (long)e.AStart + (long)(e.Rank - 1) * n;
         long row0 = (long)e.AStart + (long)j0 * n;
@@ -218,14 +229,14 @@ internal sealed class MbgmvKernels
         var pool8 = a.Pool.Cast<Half8>();
         int stride = 8 * Warp.WarpSize;
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        for (int k = 8 * Warp.LaneIdx; k < n; k += 2 * stride)
+        for (int k = kBegin + 8 * Warp.LaneIdx; k < kEnd; k += 2 * stride)
         {
             // Two chunks of four rows per iteration, ten 16-byte loads issued together (written out:
             // ILGPU does not unroll an inner loop here). Copies into locals: ILGPU turns a struct
             // copy into one 16-byte load, but a method called on the element in place into a load
             // per field use.
             int kb = k + stride;
-            bool second = kb < n;
+            bool second = kb < kEnd;
             Half8 xa = x8[(xRow + k) / 8];
             Half8 a0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + k) / 8];
             Half8 a1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + k) / 8];
@@ -251,14 +262,20 @@ internal sealed class MbgmvKernels
         s3 = WarpMath.AllSum(s3);
         if (Warp.LaneIdx == 0)
         {
-            long at = ((long)m * group.Count + g) * maxRank + j0;
-            a.Shrunk[at] = s0;
-            if (j0 + 1 < e.Rank)
-                a.Shrunk[at + 1] = s1;
-            if (j0 + 2 < e.Rank)
-                a.Shrunk[at + 2] = s2;
-            if (j0 + 3 < e.Rank)
-                a.Shrunk[at + 3] = s3;
+            int at = Warp.WarpIdx * ShrinkRows;
+            partial[at] = s0;
+            partial[at + 1] = s1;
+            partial[at + 2] = s2;
+            partial[at + 3] = s3;
+        }
+        Group.Barrier();
+        // (A loop: a group may have fewer threads than rows, as on a CPU device of small warps.)
+        for (int r = Group.IdxX; r < ShrinkRows && j0 + r < e.Rank; r += Group.DimX)
+        {
+            float sum = 0f;
+            for (int w = 0; w < warps; w++)
+                sum += partial[w * ShrinkRows + r];
+            a.Shrunk[((long)m * group.Count + g) * maxRank + j0 + r] = sum;
         }
     }
 }
