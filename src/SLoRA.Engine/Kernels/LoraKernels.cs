@@ -48,6 +48,28 @@ internal readonly struct LoraLayout(int numLayers, int sliceElements, int module
         ((long)pageLists[(long)slot * MaxPagesPerAdapter + pageIndex] * NumLayers + layer) * SliceElements;
 }
 
+/// <summary>
+/// Where in the pool the elements of one adapter page lie: element e of the adapter's layer data
+/// is at <see cref="Offset"/> + e while e &lt; <see cref="End"/> (and at or past the page's start).
+/// Kernels that walk a row forward follow it from page to page instead of dividing per load.
+/// </summary>
+internal readonly struct PageCursor(int end, long offset)
+{
+    public readonly int End = end;
+    public readonly long Offset = offset;
+
+    public static PageCursor Seek(LoraArgs a, LoraLayout layout, int slot, int layer, int element)
+    {
+        int slice = layout.SliceElements;
+        int page = element / slice;
+        return new PageCursor((page + 1) * slice, layout.SliceBase(a.PageLists, slot, layer, page) - (long)page * slice);
+    }
+
+    /// <summary>This cursor, or the next page's for an element past it (elements only grow).</summary>
+    public PageCursor Follow(LoraArgs a, LoraLayout layout, int slot, int layer, int element) =>
+        element < End ? this : Seek(a, layout, slot, layer, element);
+}
+
 /// <summary>The per-launch description of a group of modules that share one input (q/k/v, o, gate/up, down).</summary>
 internal readonly struct LoraGroup(int module0, int count, int inFeatures, int out0, int out1, int out2, int outputStride)
 {

@@ -221,35 +221,46 @@ internal sealed class MbgmvKernels
         int kBegin = Warp.WarpIdx * share;
         int kEnd = Math.Min(n, kBegin + share);
         // Rows past the rank repeat the last row (their sums are not written).
-        long last = (long)e.AStart + (long)(e.Rank - 1) * n;
-        long row0 = (long)e.AStart + (long)j0 * n;
-        long row1 = Math.Min(row0 + n, last), row2 = Math.Min(row0 + 2L * n, last), row3 = Math.Min(row0 + 3L * n, last);
+        int last = e.AStart + (e.Rank - 1) * n;
+        int row0 = e.AStart + j0 * n;
+        int row1 = Math.Min(row0 + n, last), row2 = Math.Min(row0 + 2 * n, last), row3 = Math.Min(row0 + 3 * n, last);
         long xRow = (long)m * n;
         var x8 = x.Cast<Half8>();
         var pool8 = a.Pool.Cast<Half8>();
         int stride = 8 * Warp.WarpSize;
+        int k = kBegin + 8 * Warp.LaneIdx;
+        // Each row's page, found again only when the row crosses into the next (not a division per load).
+        PageCursor c0 = PageCursor.Seek(a, layout, slot, layer, row0 + k), c1 = PageCursor.Seek(a, layout, slot, layer, row1 + k);
+        PageCursor c2 = PageCursor.Seek(a, layout, slot, layer, row2 + k), c3 = PageCursor.Seek(a, layout, slot, layer, row3 + k);
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-        for (int k = kBegin + 8 * Warp.LaneIdx; k < kEnd; k += 2 * stride)
+        for (; k < kEnd; k += 2 * stride)
         {
             // Two chunks of four rows per iteration, ten 16-byte loads issued together (written out:
             // ILGPU does not unroll an inner loop here). Copies into locals: ILGPU turns a struct
             // copy into one 16-byte load, but a method called on the element in place into a load
             // per field use.
-            int kb = k + stride;
-            bool second = kb < kEnd;
+            c0 = c0.Follow(a, layout, slot, layer, row0 + k);
+            c1 = c1.Follow(a, layout, slot, layer, row1 + k);
+            c2 = c2.Follow(a, layout, slot, layer, row2 + k);
+            c3 = c3.Follow(a, layout, slot, layer, row3 + k);
             Half8 xa = x8[(xRow + k) / 8];
-            Half8 a0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + k) / 8];
-            Half8 a1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + k) / 8];
-            Half8 a2 = pool8[layout.Address(a.PageLists, slot, layer, row2 + k) / 8];
-            Half8 a3 = pool8[layout.Address(a.PageLists, slot, layer, row3 + k) / 8];
+            Half8 a0 = pool8[(c0.Offset + row0 + k) / 8];
+            Half8 a1 = pool8[(c1.Offset + row1 + k) / 8];
+            Half8 a2 = pool8[(c2.Offset + row2 + k) / 8];
+            Half8 a3 = pool8[(c3.Offset + row3 + k) / 8];
+            int kb = k + stride;
             Half8 xb = default, b0 = default, b1 = default, b2 = default, b3 = default;
-            if (second)
+            if (kb < kEnd)
             {
+                c0 = c0.Follow(a, layout, slot, layer, row0 + kb);
+                c1 = c1.Follow(a, layout, slot, layer, row1 + kb);
+                c2 = c2.Follow(a, layout, slot, layer, row2 + kb);
+                c3 = c3.Follow(a, layout, slot, layer, row3 + kb);
                 xb = x8[(xRow + kb) / 8];
-                b0 = pool8[layout.Address(a.PageLists, slot, layer, row0 + kb) / 8];
-                b1 = pool8[layout.Address(a.PageLists, slot, layer, row1 + kb) / 8];
-                b2 = pool8[layout.Address(a.PageLists, slot, layer, row2 + kb) / 8];
-                b3 = pool8[layout.Address(a.PageLists, slot, layer, row3 + kb) / 8];
+                b0 = pool8[(c0.Offset + row0 + kb) / 8];
+                b1 = pool8[(c1.Offset + row1 + kb) / 8];
+                b2 = pool8[(c2.Offset + row2 + kb) / 8];
+                b3 = pool8[(c3.Offset + row3 + kb) / 8];
             }
             s0 += a0.Dot(xa) + b0.Dot(xb);
             s1 += a1.Dot(xa) + b1.Dot(xb);

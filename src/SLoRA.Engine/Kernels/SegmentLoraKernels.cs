@@ -280,27 +280,6 @@ internal sealed class SegmentLoraKernels
         }
     }
 
-    /// <summary>
-    /// Where in the pool the elements of one adapter page lie: element e of the adapter's layer data
-    /// is at <see cref="Offset"/> + e while e &lt; <see cref="End"/> (and at or past the page's start).
-    /// </summary>
-    private readonly struct PageCursor(int end, long offset)
-    {
-        public readonly int End = end;
-        public readonly long Offset = offset;
-
-        public static PageCursor Seek(LoraArgs a, LoraLayout layout, int slot, int layer, int element)
-        {
-            int slice = layout.SliceElements;
-            int page = element / slice;
-            return new PageCursor((page + 1) * slice, layout.SliceBase(a.PageLists, slot, layer, page) - (long)page * slice);
-        }
-
-        /// <summary>This cursor, or the next page's for an element past it (elements only grow).</summary>
-        public PageCursor Follow(LoraArgs a, LoraLayout layout, int slot, int layer, int element) =>
-            element < End ? this : Seek(a, layout, slot, layer, element);
-    }
-
     /// <summary>One row's sums of four consecutive tokens into partial[token, row] (rows of <see cref="BlockRows"/>).</summary>
     private static void StoreTokens(ArrayView<float> partial, int at, Float4 v)
     {
