@@ -24,9 +24,10 @@ namespace SLoRA.Engine.Kernels;
 /// split the input features, a warp's lanes are 4 token groups × (warp size / 4) lanes over the
 /// features; lanes sum their 4 tokens × 8 rows over their features, the warp reduces over its
 /// feature lanes with shuffles and the group over its warps through shared memory.
-/// Expand: one group per (tile, module g, block of columns); lanes are 4 token groups × (warp size
-/// / 4) column chunks of 8; each lane walks the rank four rows at a time with 16-byte Bᵀ loads,
-/// 4 tokens × 8 columns of sums in registers, then adds them to y.
+/// Expand: one group per (tile, module g, block of columns); the group stages the tile's scratch
+/// s (up to <see cref="StagedRankRows"/> rows at a time) in shared memory, four tokens per 16 bytes;
+/// lanes are 4 token groups × (warp size / 4) column chunks of 8; each lane walks the rank four rows
+/// at a time with 16-byte Bᵀ loads, 4 tokens × 8 columns of sums in registers, then adds them to y.
 /// </para>
 /// <para>
 /// Other layouts take the shared-memory kernels (scalar loads): shrink groups per (tile, module,
@@ -60,6 +61,9 @@ internal sealed class SegmentLoraKernels
 
     /// <summary>Rank rows per group of the blocked shrink (a lane sums 4 tokens × 8 rows).</summary>
     public const int BlockRows = 8;
+
+    /// <summary>Rank rows of the scratch the blocked expand stages in shared memory at a time (4 KiB; one step up to rank 64).</summary>
+    public const int StagedRankRows = 64;
 
     /// <summary>Token groups of a warp in the blocked kernels: lane = token group × (warp size / 4) + feature or column lane.</summary>
     private const int TokenGroups = 4;
@@ -292,53 +296,76 @@ internal sealed class SegmentLoraKernels
     internal static void ExpandBlockedKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y,
         int layer, int maxRank)
     {
+        // The tile's scratch s[token, j] staged as [rank row][token group] of four tokens: one
+        // 16-byte shared load gives a lane its four tokens' values of a row.
+        var staged = SharedMemory.Allocate<Float4>(StagedRankRows * TokenGroups);
         int cLanes = Warp.WarpSize / TokenGroups;
         int cols = Group.DimX / TokenGroups * 8;
         int perTile = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
         var tile = tiles[Grid.IdxX / perTile];
         int block = Grid.IdxX % perTile;
         int g = ModuleOfBlock(group, cols, ref block, out int colBase);
+        // Group-uniform exits, before the barriers.
         int slot = a.SlotOfToken[tile.First];
         if (slot < 0)
             return;
         var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
         int rank = e.Rank;
-        // No barriers or shuffles below: lanes past the module's columns or the tile just leave.
+        if (rank == 0)
+            return;
         int outFeatures = group.OutFeatures(g);
         int tokenGroup = Warp.LaneIdx / cLanes;
         int o = block * cols + (Warp.WarpIdx * cLanes + Warp.LaneIdx - tokenGroup * cLanes) * 8;
         int t0 = tile.First + tokenGroup * TokensPerLane;
         int lastToken = tile.First + tile.Count - 1;
-        if (rank == 0 || o >= outFeatures || t0 > lastToken)
-            return;
-        // Scratch rows of the lane's four tokens (past the tile: the last token's, not written back).
-        long p0 = ((long)t0 * group.Count + g) * maxRank, p1 = ((long)Math.Min(t0 + 1, lastToken) * group.Count + g) * maxRank;
-        long p2 = ((long)Math.Min(t0 + 2, lastToken) * group.Count + g) * maxRank, p3 = ((long)Math.Min(t0 + 3, lastToken) * group.Count + g) * maxRank;
+        bool active = o < outFeatures && t0 <= lastToken;
+        int lastRow = rank - 1;
         var pool8 = a.Pool.Cast<Half8>();
-        var s = a.Shrunk;
         // c<i>: the lane's 8 columns for token t0 + i.
         Float8 c0 = default, c1 = default, c2 = default, c3 = default;
-        int element = e.BStart + o;
-        for (int j = 0; j < rank; j += 4)
+        for (int j0 = 0; j0 < rank; j0 += StagedRankRows)
         {
-            // Four rank rows per iteration, their loads issued together; each Bᵀ chunk converted
-            // once and used for four tokens.
-            bool ok1 = j + 1 < rank, ok2 = j + 2 < rank, ok3 = j + 3 < rank;
-            Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, element) / 8];
-            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + outFeatures) / 8] : default;
-            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * outFeatures) / 8] : default;
-            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * outFeatures) / 8] : default;
-            var q0 = Row(s, p0 + j, ok1, ok2, ok3);
-            var q1 = Row(s, p1 + j, ok1, ok2, ok3);
-            var q2 = Row(s, p2 + j, ok1, ok2, ok3);
-            var q3 = Row(s, p3 + j, ok1, ok2, ok3);
-            Float8 f0 = b0.ToFloat8(), f1 = b1.ToFloat8(), f2 = b2.ToFloat8(), f3 = b3.ToFloat8();
-            c0 = c0.Plus(q0.V0, f0).Plus(q0.V1, f1).Plus(q0.V2, f2).Plus(q0.V3, f3);
-            c1 = c1.Plus(q1.V0, f0).Plus(q1.V1, f1).Plus(q1.V2, f2).Plus(q1.V3, f3);
-            c2 = c2.Plus(q2.V0, f0).Plus(q2.V1, f1).Plus(q2.V2, f2).Plus(q2.V3, f3);
-            c3 = c3.Plus(q3.V0, f0).Plus(q3.V1, f1).Plus(q3.V2, f2).Plus(q3.V3, f3);
-            element += 4 * outFeatures;
+            int rows = Math.Min(StagedRankRows, rank - j0);
+            // Zeros past the rank (to a multiple of four rows) and past the tile: the loop below
+            // reads four rows at a time without bounds.
+            for (int v = Group.IdxX; v < (rows + 3) / 4 * 4 * TokenGroups; v += Group.DimX)
+            {
+                int jj = v / TokenGroups;
+                int t = tile.First + (v - jj * TokenGroups) * TokensPerLane;
+                staged[v] = jj < rows ? Scratch(a.Shrunk, group, g, maxRank, t, lastToken, j0 + jj) : default;
+            }
+            Group.Barrier();
+            if (active)
+            {
+                for (int jj = 0; jj < rows; jj += 4)
+                {
+                    // Four rank rows per iteration, their loads issued together (rows past the rank
+                    // read the last row again, times zeros); each Bᵀ chunk converted once and used
+                    // for four tokens.
+                    int j = j0 + jj;
+                    int e0 = e.BStart + o + j * outFeatures;
+                    int e1 = e.BStart + o + Math.Min(j + 1, lastRow) * outFeatures;
+                    int e2 = e.BStart + o + Math.Min(j + 2, lastRow) * outFeatures;
+                    int e3 = e.BStart + o + Math.Min(j + 3, lastRow) * outFeatures;
+                    Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, e0) / 8];
+                    Half8 b1 = pool8[layout.Address(a.PageLists, slot, layer, e1) / 8];
+                    Half8 b2 = pool8[layout.Address(a.PageLists, slot, layer, e2) / 8];
+                    Half8 b3 = pool8[layout.Address(a.PageLists, slot, layer, e3) / 8];
+                    // q<i>: row jj + i for the four tokens.
+                    Float4 q0 = staged[jj * TokenGroups + tokenGroup], q1 = staged[(jj + 1) * TokenGroups + tokenGroup];
+                    Float4 q2 = staged[(jj + 2) * TokenGroups + tokenGroup], q3 = staged[(jj + 3) * TokenGroups + tokenGroup];
+                    Float8 f0 = b0.ToFloat8(), f1 = b1.ToFloat8(), f2 = b2.ToFloat8(), f3 = b3.ToFloat8();
+                    c0 = c0.Plus(q0.V0, f0).Plus(q1.V0, f1).Plus(q2.V0, f2).Plus(q3.V0, f3);
+                    c1 = c1.Plus(q0.V1, f0).Plus(q1.V1, f1).Plus(q2.V1, f2).Plus(q3.V1, f3);
+                    c2 = c2.Plus(q0.V2, f0).Plus(q1.V2, f1).Plus(q2.V2, f2).Plus(q3.V2, f3);
+                    c3 = c3.Plus(q0.V3, f0).Plus(q1.V3, f1).Plus(q2.V3, f2).Plus(q3.V3, f3);
+                }
+            }
+            // The next chunk overwrites what slower lanes may still be reading.
+            Group.Barrier();
         }
+        if (!active)
+            return;
         var y8 = y.Cast<Float8>();
         long at = ((long)t0 * group.OutputStride + colBase + o) / 8;
         long stride = group.OutputStride / 8;
@@ -351,14 +378,19 @@ internal sealed class SegmentLoraKernels
             y8[at + 3 * stride] = y8[at + 3 * stride].Plus(e.Scaling, c3);
     }
 
-    /// <summary>Four consecutive scratch values from <paramref name="at"/>, zero where the rank ends.</summary>
-    private static Float4 Row(ArrayView<float> s, long at, bool ok1, bool ok2, bool ok3) => new()
+    /// <summary>s[t .. t + 3, j] from the scratch (module g), zero for tokens past <paramref name="lastToken"/>.</summary>
+    private static Float4 Scratch(ArrayView<float> s, LoraGroup group, int g, int maxRank, int t, int lastToken, int j)
     {
-        V0 = s[at],
-        V1 = ok1 ? s[at + 1] : 0f,
-        V2 = ok2 ? s[at + 2] : 0f,
-        V3 = ok3 ? s[at + 3] : 0f,
-    };
+        long at = ((long)t * group.Count + g) * maxRank + j;
+        long step = (long)group.Count * maxRank;
+        return new Float4
+        {
+            V0 = t <= lastToken ? s[at] : 0f,
+            V1 = t + 1 <= lastToken ? s[at + step] : 0f,
+            V2 = t + 2 <= lastToken ? s[at + 2 * step] : 0f,
+            V3 = t + 3 <= lastToken ? s[at + 3 * step] : 0f,
+        };
+    }
 
     internal static void ShrinkKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x,
         int layer, int maxRank, int rowBlocks)

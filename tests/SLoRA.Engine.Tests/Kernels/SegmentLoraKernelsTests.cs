@@ -13,14 +13,14 @@ namespace SLoRA.Engine.Tests.Kernels;
 public sealed class SegmentLoraKernelsTests(WarpDevices devices) : IClassFixture<WarpDevices>
 {
     // Ranks by [slot][layer][module] as LoraTestCase's default table (slot 1 empty, a rank-0
-    // module in every group of layer 1), but ranks 33–40 in slot 3: more than one expand rank
-    // chunk (32) and many shrink row blocks, ending mid-block.
+    // module in every group of layer 1), but ranks 33–70 in slot 3: more than one staged rank
+    // chunk of either expand (32 rows, 64 rows) and many shrink row blocks, ending mid-block.
     private static readonly int[][][] s_ranks =
     [
         [[2, 2, 2, 2, 2, 2, 2], [2, 2, 2, 2, 2, 2, 2]],
         [],
         [[5, 5, 5, 5, 5, 5, 5], [5, 0, 5, 0, 5, 0, 5]],
-        [[8, 8, 8, 8, 8, 8, 8], [40, 3, 33, 6, 36, 1, 0]],
+        [[8, 8, 8, 8, 8, 8, 8], [70, 3, 33, 6, 36, 1, 0]],
     ];
 
     // A step of prefill sequences and two decode tokens, which no tile covers (other kernels
