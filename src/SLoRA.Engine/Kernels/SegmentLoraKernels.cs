@@ -16,13 +16,13 @@ namespace SLoRA.Engine.Kernels;
 /// <remarks>
 /// <para>
 /// On 8-aligned layouts (as <c>PackedAdapter</c> packs them) the kernels are register-blocked:
-/// a lane holds a 4-token × 8-value block of the result and reads A/Bᵀ with 16-byte loads, so one
-/// fp16 → fp32 conversion and one load serve four tokens, and no shared memory is touched in the
-/// inner loop (the first, shared-memory formulation below was bound by two shared loads per
+/// a lane holds 4 tokens × 4 rank rows (shrink) or 4 tokens × 8 columns (expand) of the result
+/// and reads A/Bᵀ with 16-byte loads, so one fp16 → fp32 conversion and one load serve four
+/// tokens, and the inner loop makes no shared-memory round trip per product (the first, shared-memory formulation below was bound by two shared loads per
 /// product: 298 µs for a 64-tile q,k,v shrink on the H200).
 /// Shrink: one group per (tile, module g, <see cref="BlockRows"/> rank rows); the group's warps
 /// split the input features, a warp's lanes are 4 token groups × (warp size / 4) lanes over the
-/// features; lanes sum their 4 tokens × 8 rows over their features, the warp reduces over its
+/// features; lanes sum their 4 tokens × 4 rows over their features, the warp reduces over its
 /// feature lanes with shuffles and the group over its warps through shared memory.
 /// Expand: one group per (tile, module g, block of columns); the group stages the tile's scratch
 /// s (up to <see cref="StagedRankRows"/> rows at a time) in shared memory, four tokens per 16 bytes;
@@ -59,8 +59,11 @@ internal sealed class SegmentLoraKernels
     /// <summary>Rank rows staged per step of the shared-memory expand: s 16 × 32 + Bᵀ 32 × 128 floats (18 KiB).</summary>
     public const int RankChunk = 32;
 
-    /// <summary>Rank rows per group of the blocked shrink (a lane sums 4 tokens × 8 rows).</summary>
-    public const int BlockRows = 8;
+    /// <summary>
+    /// Rank rows per group of the blocked shrink (a lane sums 4 tokens × 4 rows). With 8 rows a
+    /// thread needed 130 registers on the H200, three groups per SM: too few warps to hide latency.
+    /// </summary>
+    public const int BlockRows = 4;
 
     /// <summary>Rank rows of the scratch the blocked expand stages in shared memory at a time (4 KiB; one step up to rank 64).</summary>
     public const int StagedRankRows = 64;
@@ -206,8 +209,6 @@ internal sealed class SegmentLoraKernels
         int lastRow = e.Rank - 1;
         int r0 = e.AStart + Math.Min(j0, lastRow) * n, r1 = e.AStart + Math.Min(j0 + 1, lastRow) * n;
         int r2 = e.AStart + Math.Min(j0 + 2, lastRow) * n, r3 = e.AStart + Math.Min(j0 + 3, lastRow) * n;
-        int r4 = e.AStart + Math.Min(j0 + 4, lastRow) * n, r5 = e.AStart + Math.Min(j0 + 5, lastRow) * n;
-        int r6 = e.AStart + Math.Min(j0 + 6, lastRow) * n, r7 = e.AStart + Math.Min(j0 + 7, lastRow) * n;
         var x8 = x.Cast<Half8>();
         var pool8 = a.Pool.Cast<Half8>();
         // Each row's page, found again only when the row crosses into the next one (a division
@@ -215,36 +216,24 @@ internal sealed class SegmentLoraKernels
         int k = kBegin + 8 * kLane;
         PageCursor p0 = PageCursor.Seek(a, layout, slot, layer, r0 + k), p1 = PageCursor.Seek(a, layout, slot, layer, r1 + k);
         PageCursor p2 = PageCursor.Seek(a, layout, slot, layer, r2 + k), p3 = PageCursor.Seek(a, layout, slot, layer, r3 + k);
-        PageCursor p4 = PageCursor.Seek(a, layout, slot, layer, r4 + k), p5 = PageCursor.Seek(a, layout, slot, layer, r5 + k);
-        PageCursor p6 = PageCursor.Seek(a, layout, slot, layer, r6 + k), p7 = PageCursor.Seek(a, layout, slot, layer, r7 + k);
         // s<r>: rank row j0 + r, one sum per token of this lane.
-        Float4 s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        Float4 s0 = default, s1 = default, s2 = default, s3 = default;
         for (; k < kEnd; k += 8 * kLanes)
         {
             p0 = p0.Follow(a, layout, slot, layer, r0 + k);
             p1 = p1.Follow(a, layout, slot, layer, r1 + k);
             p2 = p2.Follow(a, layout, slot, layer, r2 + k);
             p3 = p3.Follow(a, layout, slot, layer, r3 + k);
-            p4 = p4.Follow(a, layout, slot, layer, r4 + k);
-            p5 = p5.Follow(a, layout, slot, layer, r5 + k);
-            p6 = p6.Follow(a, layout, slot, layer, r6 + k);
-            p7 = p7.Follow(a, layout, slot, layer, r7 + k);
-            // Twelve 16-byte loads issued together (written out: ILGPU does not unroll inner
+            // Eight 16-byte loads issued together (written out: ILGPU does not unroll inner
             // loops), each A chunk converted once and used for four tokens.
             Half8 h0 = x8[(x0 + k) / 8], h1 = x8[(x1 + k) / 8], h2 = x8[(x2 + k) / 8], h3 = x8[(x3 + k) / 8];
             Half8 a0 = pool8[(p0.Offset + r0 + k) / 8], a1 = pool8[(p1.Offset + r1 + k) / 8];
             Half8 a2 = pool8[(p2.Offset + r2 + k) / 8], a3 = pool8[(p3.Offset + r3 + k) / 8];
-            Half8 a4 = pool8[(p4.Offset + r4 + k) / 8], a5 = pool8[(p5.Offset + r5 + k) / 8];
-            Half8 a6 = pool8[(p6.Offset + r6 + k) / 8], a7 = pool8[(p7.Offset + r7 + k) / 8];
             Float8 f0 = h0.ToFloat8(), f1 = h1.ToFloat8(), f2 = h2.ToFloat8(), f3 = h3.ToFloat8();
             s0 = s0.Plus(a0.ToFloat8().Dots(f0, f1, f2, f3));
             s1 = s1.Plus(a1.ToFloat8().Dots(f0, f1, f2, f3));
             s2 = s2.Plus(a2.ToFloat8().Dots(f0, f1, f2, f3));
             s3 = s3.Plus(a3.ToFloat8().Dots(f0, f1, f2, f3));
-            s4 = s4.Plus(a4.ToFloat8().Dots(f0, f1, f2, f3));
-            s5 = s5.Plus(a5.ToFloat8().Dots(f0, f1, f2, f3));
-            s6 = s6.Plus(a6.ToFloat8().Dots(f0, f1, f2, f3));
-            s7 = s7.Plus(a7.ToFloat8().Dots(f0, f1, f2, f3));
         }
         // Sum over the token group's feature lanes (consecutive lanes), then over the warps.
         int first = kLanes / 2;
@@ -252,10 +241,6 @@ internal sealed class SegmentLoraKernels
         s1 = WarpMath.XorSum(s1, first, 1);
         s2 = WarpMath.XorSum(s2, first, 1);
         s3 = WarpMath.XorSum(s3, first, 1);
-        s4 = WarpMath.XorSum(s4, first, 1);
-        s5 = WarpMath.XorSum(s5, first, 1);
-        s6 = WarpMath.XorSum(s6, first, 1);
-        s7 = WarpMath.XorSum(s7, first, 1);
         if (kLane == 0)
         {
             // partial[warp, token, row]
@@ -264,10 +249,6 @@ internal sealed class SegmentLoraKernels
             StoreTokens(partial, at + 1, s1);
             StoreTokens(partial, at + 2, s2);
             StoreTokens(partial, at + 3, s3);
-            StoreTokens(partial, at + 4, s4);
-            StoreTokens(partial, at + 5, s5);
-            StoreTokens(partial, at + 6, s6);
-            StoreTokens(partial, at + 7, s7);
         }
         Group.Barrier();
         for (int v = Group.IdxX; v < TileTokens * BlockRows; v += Group.DimX)
