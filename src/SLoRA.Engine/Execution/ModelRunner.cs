@@ -39,6 +39,9 @@ public sealed class ModelRunner : IDisposable
     private readonly FlashDecodeKernels? _flash;
     private readonly PrefillAttentionKernels? _prefill;
     private readonly SegmentLoraKernels? _segment;
+    // The stream LoRA shrinks run on beside the base GEMMs (GPU-tuned path), and its joins with _stream.
+    private readonly AcceleratorStream? _side;
+    private readonly StreamJoin? _join;
     private readonly bool _tunedAttention;
     private readonly FlashScratch _flashScratch;
     private const int MaxSplits = 64;
@@ -97,6 +100,13 @@ public sealed class ModelRunner : IDisposable
             {
                 _tunedAttention = _tuned.SupportsHeadDim(c.HeadDim);
             }
+            if (_options.OverlapLoraShrink)
+            {
+                _side = _acc.CreateStream();
+                _owned.Add(_side);
+                _join = StreamJoin.Create(_acc);
+                _owned.Add(_join);
+            }
             var segment = new SegmentLoraKernels(_acc);
             if (segment.Supports)
                 _segment = segment;
@@ -106,7 +116,8 @@ public sealed class ModelRunner : IDisposable
         KernelSummary = _tuned is null
             ? "portable (thread per row)"
             : "attention " + (_prefill is not null ? "flash-decoding + prefill tiles" : _flash is not null ? "flash-decoding" : _tunedAttention ? "warp per head" : "portable")
-              + "; lora MBGMV" + (_segment is not null ? " + MBGMM tiles" : " per token");
+              + "; lora MBGMV" + (_segment is not null ? " + MBGMM tiles" : " per token")
+              + (_join is null ? "" : _join.OnDevice ? ", shrinks beside the GEMMs (CUDA events)" : ", shrinks on a second stream (host-ordered)");
         _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
         _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
         _gateUpGroup = new LoraGroup(4, 2, c.HiddenSize, c.IntermediateSize, c.IntermediateSize, 0, 2 * c.IntermediateSize);
@@ -279,9 +290,10 @@ public sealed class ModelRunner : IDisposable
             var w = _weights.Layers[l];
             Norm(n, _identityRows, w.InputNorm);
             Mark("rmsnorm");
+            bool ahead = ShrinkAhead(batch, loraArgs, layout, _qkvGroup, _normed, l, batch.GroupRank(0));
             _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
             Mark("gemm qkv");
-            Lora(batch, loraArgs, layout, _qkvGroup, _normed, _qkv, l, batch.GroupRank(0));
+            Lora(batch, loraArgs, layout, _qkvGroup, _normed, _qkv, l, batch.GroupRank(0), ahead);
             Mark("lora qkv");
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             Mark("rope + kv write");
@@ -298,21 +310,24 @@ public sealed class ModelRunner : IDisposable
             else
                 _attention.Launch(s, n, attnArgs, _shape, l);
             Mark("attention");
+            ahead = ShrinkAhead(batch, loraArgs, layout, _oGroup, _attnOut, l, batch.GroupRank(1));
             _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
             Mark("gemm o");
-            Lora(batch, loraArgs, layout, _oGroup, _attnOut, _residual, l, batch.GroupRank(1));
+            Lora(batch, loraArgs, layout, _oGroup, _attnOut, _residual, l, batch.GroupRank(1), ahead);
             Mark("lora o");
             Norm(n, _identityRows, w.PostAttentionNorm);
             Mark("rmsnorm");
+            ahead = ShrinkAhead(batch, loraArgs, layout, _gateUpGroup, _normed, l, batch.GroupRank(2));
             _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
             Mark("gemm gate_up");
-            Lora(batch, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, batch.GroupRank(2));
+            Lora(batch, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, batch.GroupRank(2), ahead);
             Mark("lora gate_up");
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
             Mark("swiglu");
+            ahead = ShrinkAhead(batch, loraArgs, layout, _downGroup, _act, l, batch.GroupRank(3));
             _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
             Mark("gemm down");
-            Lora(batch, loraArgs, layout, _downGroup, _act, _residual, l, batch.GroupRank(3));
+            Lora(batch, loraArgs, layout, _downGroup, _act, _residual, l, batch.GroupRank(3), ahead);
             Mark("lora down");
         }
 
@@ -336,7 +351,32 @@ public sealed class ModelRunner : IDisposable
             _norm.Launch(_stream, rows, _residual, rowMap, weight, _normed, Config.HiddenSize, Config.RmsNormEps);
     }
 
-    private void Lora(ForwardBatch batch, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, ArrayView<float> y, int layer, int rank)
+    /// <summary>
+    /// Starts the LoRA shrink of a group before the group's base GEMM, on the side stream once it
+    /// has waited for the main stream (x is written and the scratch's last reader has run): the
+    /// shrink, latency-bound at decode batch sizes, then runs beside the GEMM instead of after it.
+    /// False when the group's LoRA is left whole to <see cref="Lora"/> (no adapter of the batch
+    /// adapts it, or a path without the side stream).
+    /// </summary>
+    private bool ShrinkAhead(ForwardBatch batch, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int rank)
+    {
+        if (rank == 0 || _side is null || !MbgmvKernels.ExpandVectorizes(layout, group))
+            return false;
+        _join!.Wait(_side, _stream);
+        // MBGMV over the decode tokens; MBGMM over the prefill tiles (A and B read once per tile).
+        var (list, count) = DecodeList(batch);
+        _mbgmv!.LoraShrink(_side, list, count, args, layout, group, x, layer, rank);
+        if (_segment is not null)
+            _segment.Shrink(_side, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
+        return true;
+    }
+
+    /// <summary>
+    /// The group's LoRA terms added to y after its base GEMM: the expands of a shrink started by
+    /// <see cref="ShrinkAhead"/> (once the main stream has waited for it), or shrink and expand here.
+    /// </summary>
+    private void Lora(ForwardBatch batch, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, ArrayView<float> y, int layer, int rank,
+        bool shrunkAhead)
     {
         int n = batch.NumTokens;
         if (rank == 0)
@@ -352,18 +392,25 @@ public sealed class ModelRunner : IDisposable
             _lora.Expand(_stream, n, args, layout, group, y, layer, rank);
             return;
         }
-        // MBGMV over the decode tokens; MBGMM over the prefill tiles (A and B read once per tile).
-        bool tiles = _segment is not null;
-        var list = tiles ? _decodeTokens : _identityRows;
-        int count = tiles ? batch.NumDecodeTokens : n;
-        _mbgmv!.LoraShrink(_stream, list, count, args, layout, group, x, layer, rank);
-        _mbgmv!.LoraExpand(_stream, list, count, args, layout, group, y, layer, rank);
-        if (tiles)
+        var (list, count) = DecodeList(batch);
+        if (shrunkAhead)
         {
-            _segment!.Shrink(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
-            _segment.Expand(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, y, layer, rank);
+            _join!.Wait(_stream, _side!);
         }
+        else
+        {
+            _mbgmv!.LoraShrink(_stream, list, count, args, layout, group, x, layer, rank);
+            if (_segment is not null)
+                _segment.Shrink(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
+        }
+        _mbgmv!.LoraExpand(_stream, list, count, args, layout, group, y, layer, rank);
+        if (_segment is not null)
+            _segment.Expand(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, y, layer, rank);
     }
+
+    /// <summary>The tokens MBGMV serves: the decode tokens when prefill goes to the tile kernels, else every token.</summary>
+    private (ArrayView<int> List, int Count) DecodeList(ForwardBatch batch) =>
+        _segment is not null ? (_decodeTokens, batch.NumDecodeTokens) : (_identityRows, batch.NumTokens);
 
     private void Upload(ForwardBatch batch)
     {

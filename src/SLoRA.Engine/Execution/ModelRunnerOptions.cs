@@ -35,6 +35,12 @@ public sealed record ModelRunnerOptions
     /// <summary>Kernel family; Auto picks by accelerator.</summary>
     public KernelVariant Kernels { get; init; } = KernelVariant.Auto;
 
+    /// <summary>
+    /// On the GPU-tuned path, run each LoRA shrink on a second stream beside its group's base GEMM
+    /// (joined by CUDA events) instead of after it. On by default; off to measure what it gains.
+    /// </summary>
+    public bool OverlapLoraShrink { get; init; } = true;
+
     /// <summary>Time each phase of the forward pass (synchronizing after each; for benchmarks, not serving).</summary>
     public bool Profile { get; init; }
 
