@@ -70,6 +70,40 @@ internal readonly struct PageCursor(int end, long offset)
         element < End ? this : Seek(a, layout, slot, layer, element);
 }
 
+/// <summary>
+/// An element of an adapter's layer data as (page index, offset in the page's slice), moved by a
+/// fixed stride with an addition and a compare instead of a division per element: kernels that
+/// read rows a fixed distance apart (Bᵀ rows, <c>outFeatures</c> elements) step from row to row.
+/// </summary>
+internal readonly struct PagePosition(int page, int offset)
+{
+    public readonly int Page = page;
+    public readonly int Offset = offset;
+
+    /// <summary>The position of <paramref name="element"/> (or, for a stride, its whole pages and the rest).</summary>
+    public static PagePosition Of(LoraLayout layout, int element)
+    {
+        int page = element / layout.SliceElements;
+        return new PagePosition(page, element - page * layout.SliceElements);
+    }
+
+    /// <summary>This position moved by <paramref name="stride"/> (a position made by <see cref="Of"/>).</summary>
+    public PagePosition Advance(LoraLayout layout, PagePosition stride)
+    {
+        int page = Page + stride.Page;
+        int offset = Offset + stride.Offset;
+        if (offset >= layout.SliceElements)
+        {
+            offset -= layout.SliceElements;
+            page++;
+        }
+        return new PagePosition(page, offset);
+    }
+
+    /// <summary>Pool offset of this element of the adapter in <paramref name="slot"/>.</summary>
+    public long Address(LoraArgs a, LoraLayout layout, int slot, int layer) => layout.SliceBase(a.PageLists, slot, layer, Page) + Offset;
+}
+
 /// <summary>The per-launch description of a group of modules that share one input (q/k/v, o, gate/up, down).</summary>
 internal readonly struct LoraGroup(int module0, int count, int inFeatures, int out0, int out1, int out2, int outputStride)
 {

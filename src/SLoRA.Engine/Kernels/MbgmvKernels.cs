@@ -129,22 +129,26 @@ internal sealed class MbgmvKernels
         long shrunk = ((long)m * group.Count + g) * maxRank;
         var pool8 = a.Pool.Cast<Half8>();
         var acc = default(Float8);
-        long step = phases * outFeatures;
-        long element = (long)e.BStart + o + phase * outFeatures;
+        // This phase's rows are phases × outFeatures apart: stepped from page to page, not divided.
+        var step = PagePosition.Of(layout, phases * (int)outFeatures);
+        var at0 = PagePosition.Of(layout, e.BStart + o + phase * (int)outFeatures);
         for (int j = phase; j < rank; j += 4 * phases)
         {
             // Four of this phase's rank rows per iteration, their loads issued together.
             bool ok1 = j + phases < rank, ok2 = j + 2 * phases < rank, ok3 = j + 3 * phases < rank;
-            Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, element) / 8];
-            Half8 b1 = ok1 ? pool8[layout.Address(a.PageLists, slot, layer, element + step) / 8] : default;
-            Half8 b2 = ok2 ? pool8[layout.Address(a.PageLists, slot, layer, element + 2 * step) / 8] : default;
-            Half8 b3 = ok3 ? pool8[layout.Address(a.PageLists, slot, layer, element + 3 * step) / 8] : default;
+            var at1 = at0.Advance(layout, step);
+            var at2 = at1.Advance(layout, step);
+            var at3 = at2.Advance(layout, step);
+            Half8 b0 = pool8[at0.Address(a, layout, slot, layer) / 8];
+            Half8 b1 = ok1 ? pool8[at1.Address(a, layout, slot, layer) / 8] : default;
+            Half8 b2 = ok2 ? pool8[at2.Address(a, layout, slot, layer) / 8] : default;
+            Half8 b3 = ok3 ? pool8[at3.Address(a, layout, slot, layer) / 8] : default;
             float s0 = a.Shrunk[shrunk + j];
             float s1 = ok1 ? a.Shrunk[shrunk + j + phases] : 0f;
             float s2 = ok2 ? a.Shrunk[shrunk + j + 2 * phases] : 0f;
             float s3 = ok3 ? a.Shrunk[shrunk + j + 3 * phases] : 0f;
             acc = acc.Add(s0, b0).Add(s1, b1).Add(s2, b2).Add(s3, b3);
-            element += 4 * step;
+            at0 = at3.Advance(layout, step);
         }
         // Sum the phases of each chunk (lanes chunk, chunk + chunks, ...).
         acc = WarpMath.XorSum(acc, ws / 2, chunks);

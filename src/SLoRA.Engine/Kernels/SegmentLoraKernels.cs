@@ -302,6 +302,8 @@ internal sealed class SegmentLoraKernels
         bool active = o < outFeatures && t0 <= lastToken;
         int lastRow = rank - 1;
         var pool8 = a.Pool.Cast<Half8>();
+        var step = PagePosition.Of(layout, outFeatures);
+        var at0 = PagePosition.Of(layout, e.BStart + o);
         // c<i>: the lane's 8 columns for token t0 + i.
         Float8 c0 = default, c1 = default, c2 = default, c3 = default;
         for (int j0 = 0; j0 < rank; j0 += StagedRankRows)
@@ -321,17 +323,18 @@ internal sealed class SegmentLoraKernels
                 for (int jj = 0; jj < rows; jj += 4)
                 {
                     // Four rank rows per iteration, their loads issued together (rows past the rank
-                    // read the last row again, times zeros); each Bᵀ chunk converted once and used
-                    // for four tokens.
+                    // read the last row again, times the staged zeros); each Bᵀ chunk converted once
+                    // and used for four tokens.
+                    // Rows outFeatures apart, stepped from page to page (no division per row).
                     int j = j0 + jj;
-                    int e0 = e.BStart + o + j * outFeatures;
-                    int e1 = e.BStart + o + Math.Min(j + 1, lastRow) * outFeatures;
-                    int e2 = e.BStart + o + Math.Min(j + 2, lastRow) * outFeatures;
-                    int e3 = e.BStart + o + Math.Min(j + 3, lastRow) * outFeatures;
-                    Half8 b0 = pool8[layout.Address(a.PageLists, slot, layer, e0) / 8];
-                    Half8 b1 = pool8[layout.Address(a.PageLists, slot, layer, e1) / 8];
-                    Half8 b2 = pool8[layout.Address(a.PageLists, slot, layer, e2) / 8];
-                    Half8 b3 = pool8[layout.Address(a.PageLists, slot, layer, e3) / 8];
+                    var at1 = j + 1 <= lastRow ? at0.Advance(layout, step) : at0;
+                    var at2 = j + 2 <= lastRow ? at1.Advance(layout, step) : at1;
+                    var at3 = j + 3 <= lastRow ? at2.Advance(layout, step) : at2;
+                    Half8 b0 = pool8[at0.Address(a, layout, slot, layer) / 8];
+                    Half8 b1 = pool8[at1.Address(a, layout, slot, layer) / 8];
+                    Half8 b2 = pool8[at2.Address(a, layout, slot, layer) / 8];
+                    Half8 b3 = pool8[at3.Address(a, layout, slot, layer) / 8];
+                    at0 = at3.Advance(layout, step);
                     // q<i>: row jj + i for the four tokens.
                     Float4 q0 = staged[jj * TokenGroups + tokenGroup], q1 = staged[(jj + 1) * TokenGroups + tokenGroup];
                     Float4 q2 = staged[(jj + 2) * TokenGroups + tokenGroup], q3 = staged[(jj + 3) * TokenGroups + tokenGroup];
