@@ -363,12 +363,17 @@ public sealed class ModelRunner : IDisposable
         if (rank == 0 || _side is null || !MbgmvKernels.ExpandVectorizes(layout, group))
             return false;
         _join!.Wait(_side, _stream);
-        // MBGMV over the decode tokens; MBGMM over the prefill tiles (A and B read once per tile).
-        var (list, count) = DecodeList(batch);
-        _mbgmv!.LoraShrink(_side, list, count, args, layout, group, x, layer, rank);
-        if (_segment is not null)
-            _segment.Shrink(_side, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
+        Shrinks(_side, batch, args, layout, group, x, layer, rank);
         return true;
+    }
+
+    /// <summary>MBGMV over the decode tokens; MBGMM over the prefill tiles (A read once per tile).</summary>
+    private void Shrinks(AcceleratorStream stream, ForwardBatch batch, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, int layer, int rank)
+    {
+        var (list, count) = DecodeList(batch);
+        _mbgmv!.LoraShrink(stream, list, count, args, layout, group, x, layer, rank);
+        if (_segment is not null)
+            _segment.Shrink(stream, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
     }
 
     /// <summary>
@@ -392,17 +397,12 @@ public sealed class ModelRunner : IDisposable
             _lora.Expand(_stream, n, args, layout, group, y, layer, rank);
             return;
         }
-        var (list, count) = DecodeList(batch);
         if (shrunkAhead)
-        {
             _join!.Wait(_stream, _side!);
-        }
         else
-        {
-            _mbgmv!.LoraShrink(_stream, list, count, args, layout, group, x, layer, rank);
-            if (_segment is not null)
-                _segment.Shrink(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, x, layer, rank);
-        }
+            Shrinks(_stream, batch, args, layout, group, x, layer, rank);
+        // MBGMV over the decode tokens; MBGMM over the prefill tiles (Bᵀ read once per tile).
+        var (list, count) = DecodeList(batch);
         _mbgmv!.LoraExpand(_stream, list, count, args, layout, group, y, layer, rank);
         if (_segment is not null)
             _segment.Expand(_stream, _tiles, batch.NumPrefillTiles, args, layout, group, y, layer, rank);

@@ -18,8 +18,9 @@ namespace SLoRA.Engine.Kernels;
 /// On 8-aligned layouts (as <c>PackedAdapter</c> packs them) the kernels are register-blocked:
 /// a lane holds 4 tokens × 4 rank rows (shrink) or 4 tokens × 8 columns (expand) of the result
 /// and reads A/Bᵀ with 16-byte loads, so one fp16 → fp32 conversion and one load serve four
-/// tokens, and the inner loop makes no shared-memory round trip per product (the first, shared-memory formulation below was bound by two shared loads per
-/// product: 298 µs for a 64-tile q,k,v shrink on the H200).
+/// tokens, and the inner loop makes no shared-memory round trip per product (the first,
+/// shared-memory formulation below was bound by two shared loads per product: 298 µs for a
+/// 64-tile q,k,v shrink on the H200; this one 64 µs, docs/PERF_NOTES.md §9–11).
 /// Shrink: one group per (tile, module g, <see cref="BlockRows"/> rank rows); the group's warps
 /// split the input features, a warp's lanes are 4 token groups × (warp size / 4) lanes over the
 /// features; lanes sum their 4 tokens × 4 rows over their features, the warp reduces over its
