@@ -158,38 +158,69 @@ internal sealed class SegmentLoraKernels
         return layout.SliceBase(a.PageLists, slot, layer, pageIndex) + (e - pageIndex * slice);
     }
 
-    /// <summary>The group module of column block <paramref name="block"/> of a tile, the block within it, and where its columns start in the output row.</summary>
-    private static int ModuleOfBlock(LoraGroup group, int cols, ref int block, out int colBase)
+    /// <summary>
+    /// This group's shrink block of a launch of (tile, module g, block of <paramref name="rowsPerBlock"/>
+    /// rank rows) groups: its tile, module, the tile's adapter slot and entry, and its first rank row.
+    /// False for the whole group (exits are taken before any barrier) when there is nothing to
+    /// compute: a base-model tile, or rows past the module's rank.
+    /// </summary>
+    private static bool TryShrinkBlock(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, int layer, int rowBlocks,
+        int rowsPerBlock, out TokenTile tile, out int g, out int slot, out LoraModuleEntry e, out int j0)
+    {
+        int block = Grid.IdxX % rowBlocks;
+        int rest = Grid.IdxX / rowBlocks;
+        g = rest % group.Count;
+        tile = tiles[rest / group.Count];
+        j0 = block * rowsPerBlock;
+        slot = a.SlotOfToken[tile.First];
+        e = default;
+        if (slot < 0)
+            return false;
+        e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        return j0 < e.Rank;
+    }
+
+    /// <summary>
+    /// This group's expand block of a launch of (tile, block of <paramref name="cols"/> output
+    /// columns over the group's modules) groups: its tile, the block within its module g, where the
+    /// module's columns start in the output row, the tile's adapter slot and entry. False for the
+    /// whole group when there is nothing to add: a base-model tile or an unadapted module.
+    /// </summary>
+    private static bool TryExpandBlock(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, int layer, int cols,
+        out TokenTile tile, out int block, out int g, out int colBase, out int slot, out LoraModuleEntry e)
     {
         int blocks0 = ColumnBlocks(group.Out0, cols);
         int blocks1 = ColumnBlocks(group.Out1, cols);
+        int perTile = blocks0 + blocks1 + ColumnBlocks(group.Out2, cols);
+        tile = tiles[Grid.IdxX / perTile];
+        block = Grid.IdxX % perTile;
+        g = 0;
         colBase = 0;
-        if (block < blocks0)
-            return 0;
-        block -= blocks0;
-        colBase = group.Out0;
-        if (block < blocks1)
-            return 1;
-        block -= blocks1;
-        colBase += group.Out1;
-        return 2;
+        if (block >= blocks0)
+        {
+            block -= blocks0;
+            g = 1;
+            colBase = group.Out0;
+            if (block >= blocks1)
+            {
+                block -= blocks1;
+                g = 2;
+                colBase += group.Out1;
+            }
+        }
+        slot = a.SlotOfToken[tile.First];
+        e = default;
+        if (slot < 0)
+            return false;
+        e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
+        return e.Rank > 0;
     }
 
     internal static void ShrinkBlockedKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x,
         int layer, int maxRank, int rowBlocks)
     {
         var partial = SharedMemory.Allocate<float>(MaxGroupWarps * TileTokens * BlockRows);
-        int block = Grid.IdxX % rowBlocks;
-        int rest = Grid.IdxX / rowBlocks;
-        int g = rest % group.Count;
-        var tile = tiles[rest / group.Count];
-        // The whole group leaves together (before the barrier): one tile, one module, one block.
-        int slot = a.SlotOfToken[tile.First];
-        if (slot < 0)
-            return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        int j0 = block * BlockRows;
-        if (j0 >= e.Rank)
+        if (!TryShrinkBlock(tiles, a, layout, group, layer, rowBlocks, BlockRows, out var tile, out int g, out int slot, out var e, out int j0))
             return;
 
         int n = group.InFeatures;
@@ -283,18 +314,9 @@ internal sealed class SegmentLoraKernels
         var staged = SharedMemory.Allocate<Float4>(StagedRankRows * TokenGroups);
         int cLanes = Warp.WarpSize / TokenGroups;
         int cols = Group.DimX / TokenGroups * 8;
-        int perTile = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
-        var tile = tiles[Grid.IdxX / perTile];
-        int block = Grid.IdxX % perTile;
-        int g = ModuleOfBlock(group, cols, ref block, out int colBase);
-        // Group-uniform exits, before the barriers.
-        int slot = a.SlotOfToken[tile.First];
-        if (slot < 0)
+        if (!TryExpandBlock(tiles, a, layout, group, layer, cols, out var tile, out int block, out int g, out int colBase, out int slot, out var e))
             return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
         int rank = e.Rank;
-        if (rank == 0)
-            return;
         int outFeatures = group.OutFeatures(g);
         int tokenGroup = Warp.LaneIdx / cLanes;
         int o = block * cols + (Warp.WarpIdx * cLanes + Warp.LaneIdx - tokenGroup * cLanes) * 8;
@@ -382,18 +404,8 @@ internal sealed class SegmentLoraKernels
     {
         var xs = SharedMemory.Allocate<float>(TileTokens * KStride);
         var aS = SharedMemory.Allocate<float>(MaxRowsPerGroup * KStride);
-        int block = Grid.IdxX % rowBlocks;
-        int rest = Grid.IdxX / rowBlocks;
-        int g = rest % group.Count;
-        var tile = tiles[rest / group.Count];
-        // The whole group leaves together (before any barrier): the tile's adapter is one.
-        int slot = a.SlotOfToken[tile.First];
-        if (slot < 0)
-            return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
         int rows = Group.DimX / TileTokens;
-        int j0 = block * rows;
-        if (j0 >= e.Rank)
+        if (!TryShrinkBlock(tiles, a, layout, group, layer, rowBlocks, rows, out var tile, out int g, out int slot, out var e, out int j0))
             return;
 
         int n = group.InFeatures;
@@ -437,16 +449,7 @@ internal sealed class SegmentLoraKernels
         var ss = SharedMemory.Allocate<float>(TileTokens * RankChunk);
         var bs = SharedMemory.Allocate<float>(RankChunk * MaxGroupThreads);
         int cols = Group.DimX;
-        int perTile = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
-        var tile = tiles[Grid.IdxX / perTile];
-        int block = Grid.IdxX % perTile;
-        int g = ModuleOfBlock(group, cols, ref block, out int colBase);
-        // Group-uniform exits, before any barrier.
-        int slot = a.SlotOfToken[tile.First];
-        if (slot < 0)
-            return;
-        var e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        if (e.Rank == 0)
+        if (!TryExpandBlock(tiles, a, layout, group, layer, cols, out var tile, out int block, out int g, out int colBase, out int slot, out var e))
             return;
 
         int outFeatures = group.OutFeatures(g);
