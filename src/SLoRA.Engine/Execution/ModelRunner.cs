@@ -290,11 +290,7 @@ public sealed class ModelRunner : IDisposable
             var w = _weights.Layers[l];
             Norm(n, _identityRows, w.InputNorm);
             Mark("rmsnorm");
-            bool ahead = ShrinkAhead(batch, loraArgs, layout, _qkvGroup, _normed, l, batch.GroupRank(0));
-            _gemm.Run(s, _normed, n, w.Qkv, _qkv, accumulate: false);
-            Mark("gemm qkv");
-            Lora(batch, loraArgs, layout, _qkvGroup, _normed, _qkv, l, batch.GroupRank(0), ahead);
-            Mark("lora qkv");
+            Projection(batch, loraArgs, layout, _qkvGroup, batch.GroupRank(0), _normed, w.Qkv, _qkv, accumulate: false, l, "gemm qkv", "lora qkv");
             _rope.Launch(s, n, _qkv, _positions, _kvPages, _cos, _sin, _pool.View, _shape, l);
             Mark("rope + kv write");
             if (_prefill is not null)
@@ -310,25 +306,14 @@ public sealed class ModelRunner : IDisposable
             else
                 _attention.Launch(s, n, attnArgs, _shape, l);
             Mark("attention");
-            ahead = ShrinkAhead(batch, loraArgs, layout, _oGroup, _attnOut, l, batch.GroupRank(1));
-            _gemm.Run(s, _attnOut, n, w.O, _residual, accumulate: true);
-            Mark("gemm o");
-            Lora(batch, loraArgs, layout, _oGroup, _attnOut, _residual, l, batch.GroupRank(1), ahead);
-            Mark("lora o");
+            Projection(batch, loraArgs, layout, _oGroup, batch.GroupRank(1), _attnOut, w.O, _residual, accumulate: true, l, "gemm o", "lora o");
             Norm(n, _identityRows, w.PostAttentionNorm);
             Mark("rmsnorm");
-            ahead = ShrinkAhead(batch, loraArgs, layout, _gateUpGroup, _normed, l, batch.GroupRank(2));
-            _gemm.Run(s, _normed, n, w.GateUp, _gateUp, accumulate: false);
-            Mark("gemm gate_up");
-            Lora(batch, loraArgs, layout, _gateUpGroup, _normed, _gateUp, l, batch.GroupRank(2), ahead);
-            Mark("lora gate_up");
+            Projection(batch, loraArgs, layout, _gateUpGroup, batch.GroupRank(2), _normed, w.GateUp, _gateUp, accumulate: false, l, "gemm gate_up",
+                "lora gate_up");
             _swiGlu.Launch(s, n, _gateUp, _act, c.IntermediateSize);
             Mark("swiglu");
-            ahead = ShrinkAhead(batch, loraArgs, layout, _downGroup, _act, l, batch.GroupRank(3));
-            _gemm.Run(s, _act, n, w.Down, _residual, accumulate: true);
-            Mark("gemm down");
-            Lora(batch, loraArgs, layout, _downGroup, _act, _residual, l, batch.GroupRank(3), ahead);
-            Mark("lora down");
+            Projection(batch, loraArgs, layout, _downGroup, batch.GroupRank(3), _act, w.Down, _residual, accumulate: true, l, "gemm down", "lora down");
         }
 
         int rows = batch.NumLogitRows;
@@ -349,6 +334,21 @@ public sealed class ModelRunner : IDisposable
             _tuned.RmsNorm(_stream, rows, _residual, rowMap, weight, _normed, Config.HiddenSize, Config.RmsNormEps);
         else
             _norm.Launch(_stream, rows, _residual, rowMap, weight, _normed, Config.HiddenSize, Config.RmsNormEps);
+    }
+
+    /// <summary>
+    /// One projection of a layer with its LoRA terms: y (+)= x·Wᵀ for the whole batch as one GEMM,
+    /// then each token's adapter terms for the modules of <paramref name="group"/>, whose shrink
+    /// starts before the GEMM where it can run beside it.
+    /// </summary>
+    private void Projection(ForwardBatch batch, LoraArgs args, LoraLayout layout, LoraGroup group, int rank, ArrayView<Half> x, GemmWeight weight,
+        ArrayView<float> y, bool accumulate, int layer, string gemmPhase, string loraPhase)
+    {
+        bool ahead = ShrinkAhead(batch, args, layout, group, x, layer, rank);
+        _gemm.Run(_stream, x, batch.NumTokens, weight, y, accumulate);
+        Mark(gemmPhase);
+        Lora(batch, args, layout, group, x, y, layer, rank, ahead);
+        Mark(loraPhase);
     }
 
     /// <summary>
