@@ -35,17 +35,15 @@ internal readonly struct LoraLayout(int numLayers, int sliceElements, int module
     {
         // 32-bit division: an adapter's layer data is far below 2^31 elements (PackedAdapter packs
         // its starts as ints), and a 64-bit division is a long subroutine on a GPU.
-        int element = (int)e;
-        int pageIndex = element / SliceElements;
-        int page = pageLists[slot * MaxPagesPerAdapter + pageIndex];
-        return ((long)page * NumLayers + layer) * SliceElements + (element - pageIndex * SliceElements);
+        var position = PagePosition.Of(this, (int)e);
+        return SliceBase(pageLists, slot, layer, position.Page) + position.Offset;
     }
 
     public int EntryIndex(int slot, int layer, int module) => (slot * NumLayers + layer) * ModulesPerLayer + module;
 
     /// <summary>Pool offset where the layer slice of the adapter's <paramref name="pageIndex"/>-th page starts.</summary>
-    public long SliceBase(ArrayView<int> pageLists, int slot, int layer, long pageIndex) =>
-        ((long)pageLists[(long)slot * MaxPagesPerAdapter + pageIndex] * NumLayers + layer) * SliceElements;
+    public long SliceBase(ArrayView<int> pageLists, int slot, int layer, int pageIndex) =>
+        ((long)pageLists[slot * MaxPagesPerAdapter + pageIndex] * NumLayers + layer) * SliceElements;
 }
 
 /// <summary>
@@ -60,9 +58,9 @@ internal readonly struct PageCursor(int end, long offset)
 
     public static PageCursor Seek(LoraArgs a, LoraLayout layout, int slot, int layer, int element)
     {
-        int slice = layout.SliceElements;
-        int page = element / slice;
-        return new PageCursor((page + 1) * slice, layout.SliceBase(a.PageLists, slot, layer, page) - (long)page * slice);
+        var position = PagePosition.Of(layout, element);
+        int start = element - position.Offset;
+        return new PageCursor(start + layout.SliceElements, layout.SliceBase(a.PageLists, slot, layer, position.Page) - start);
     }
 
     /// <summary>This cursor, or the next page's for an element past it (elements only grow).</summary>
@@ -228,21 +226,13 @@ internal sealed class LoraKernels(Accelerator accelerator)
         long shrunk = ((long)m * group.Count + g) * maxRank;
         // Walk Bᵀ's column o down the rank rows through the pages: a division only when a row
         // lands on a later page, not per element.
-        int slice = layout.SliceElements;
-        long element = (long)e.BStart + o;
-        long pageIndex = element / slice;
-        long pageStart = pageIndex * slice;
-        long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
+        int element = e.BStart + o;
+        var cursor = PageCursor.Seek(a, layout, slot, layer, element);
         float sum = 0f;
         for (int j = 0; j < e.Rank; j++)
         {
-            if (element >= pageStart + slice)
-            {
-                pageIndex = element / slice;
-                pageStart = pageIndex * slice;
-                pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
-            }
-            sum += a.Shrunk[shrunk + j] * (float)a.Pool[pageBase + (element - pageStart)];
+            cursor = cursor.Follow(a, layout, slot, layer, element);
+            sum += a.Shrunk[shrunk + j] * (float)a.Pool[cursor.Offset + element];
             element += outFeatures;
         }
         y[(long)m * group.OutputStride + col] += e.Scaling * sum;

@@ -175,24 +175,15 @@ internal sealed class MbgmvKernels
         if (!a.TryRow(layout, group, layer, m, g, j, out int slot, out var e))
             return;
         int n = group.InFeatures;
-        long row = (long)e.AStart + (long)j * n;
         long xRow = (long)m * n;
-        int slice = layout.SliceElements;
         float sum = 0f;
         // Walk the row through its pages: one division per page boundary, not per element.
-        long element = row + Warp.LaneIdx;
-        long pageIndex = element / slice;
-        long pageStart = pageIndex * slice;
-        long pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
+        int element = e.AStart + j * n + Warp.LaneIdx;
+        var cursor = PageCursor.Seek(a, layout, slot, layer, element);
         for (int k = Warp.LaneIdx; k < n; k += Warp.WarpSize)
         {
-            while (element >= pageStart + slice)
-            {
-                pageIndex++;
-                pageStart += slice;
-                pageBase = layout.SliceBase(a.PageLists, slot, layer, pageIndex);
-            }
-            sum += (float)x[xRow + k] * (float)a.Pool[pageBase + (element - pageStart)];
+            cursor = cursor.Follow(a, layout, slot, layer, element);
+            sum += (float)x[xRow + k] * (float)a.Pool[cursor.Offset + element];
             element += Warp.WarpSize;
         }
         sum = WarpMath.AllSum(sum);

@@ -150,14 +150,6 @@ internal sealed class SegmentLoraKernels
 
     private static int ColumnBlocks(int width, int threads) => (width + threads - 1) / threads;
 
-    /// <summary>Pool offset of element <paramref name="e"/> of an adapter's layer data, in int arithmetic (a layer's run is far below 2³¹).</summary>
-    private static long PoolOffset(LoraArgs a, LoraLayout layout, int slot, int layer, int e)
-    {
-        int slice = layout.SliceElements;
-        int pageIndex = e / slice;
-        return layout.SliceBase(a.PageLists, slot, layer, pageIndex) + (e - pageIndex * slice);
-    }
-
     /// <summary>
     /// This group's shrink block of a launch of (tile, module g, block of <paramref name="rowsPerBlock"/>
     /// rank rows) groups: its tile, module, the tile's adapter slot and entry, and its first rank row.
@@ -428,7 +420,7 @@ internal sealed class SegmentLoraKernels
                 int rr = v / KChunk;
                 int k = v - rr * KChunk;
                 aS[rr * KStride + k] = j0 + rr < e.Rank && k0 + k < n
-                    ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.AStart + (j0 + rr) * n + k0 + k)]
+                    ? (float)a.Pool[layout.Address(a.PageLists, slot, layer, e.AStart + (j0 + rr) * n + k0 + k)]
                     : 0f;
             }
             Group.Barrier();
@@ -473,7 +465,7 @@ internal sealed class SegmentLoraKernels
                 int rr = v / cols;
                 int cc = v - rr * cols;
                 bs[v] = o0 + cc < outFeatures
-                    ? (float)a.Pool[PoolOffset(a, layout, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc)]
+                    ? (float)a.Pool[layout.Address(a.PageLists, slot, layer, e.BStart + (j0 + rr) * outFeatures + o0 + cc)]
                     : 0f;
             }
             Group.Barrier();
