@@ -49,12 +49,9 @@ internal sealed class MbgmvKernels
         ArrayView<Half> x, int layer, int maxRank)
     {
         int items = numTokens * group.Count * maxRank;
-        // 16-byte loads need 8-aligned rows: the input width and the slices are multiples of 8,
-        // and PackedAdapter starts every matrix on a multiple of 8 (layout.AlignedStarts).
-        bool vectorized = group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1;
         if (items == 0)
             return;
-        if (vectorized)
+        if (ShrinkVectorizes(layout, group))
         {
             // A group per (token, module, four rank rows): each x chunk is loaded once for the four
             // rows, and the group's warps split the features (a warp walking a whole 4096-wide row
@@ -69,6 +66,14 @@ internal sealed class MbgmvKernels
             _shrink(stream, Warps(items), args, layout, group, tokenList, x, layer, maxRank, items);
         }
     }
+
+    /// <summary>
+    /// Whether the shrinks can read A and x with 16-byte loads: 8-aligned rows, so the input width
+    /// and the slices are multiples of 8 and every matrix starts on a multiple of 8 (as
+    /// PackedAdapter packs them, <see cref="LoraLayout.AlignedStarts"/>).
+    /// </summary>
+    public static bool ShrinkVectorizes(LoraLayout layout, LoraGroup group) =>
+        group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1;
 
     /// <summary>
     /// Whether <see cref="LoraExpand"/> can run: every module's outputs, the output rows and the

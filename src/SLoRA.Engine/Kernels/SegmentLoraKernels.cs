@@ -73,14 +73,14 @@ internal sealed class SegmentLoraKernels
     private const int TokenGroups = 4;
     private const int TokensPerLane = TileTokens / TokenGroups;
 
+    // Most warps a group has (fewer where the device allows fewer); the blocked shrink's partial
+    // sums are sized for it.
     private const int WarpsPerGroup = 4;
     // Padded row of the staged chunks: the 16 threads of a rank row read 16 different x rows at
     // the same k, which a stride of 128 floats would put in one bank.
     private const int KStride = KChunk + 1;
     private const int MaxRowsPerGroup = MaxGroupThreads / TileTokens;
     private const int TokensPerStep = 4;
-    // Warps a group may have on any device: the blocked shrink's partial sums are sized for it.
-    private const int MaxGroupWarps = MaxGroupThreads / TokenGroups;
 
     private readonly int _threads;
     private readonly bool _blocked;
@@ -119,8 +119,7 @@ internal sealed class SegmentLoraKernels
     {
         if (numTiles == 0 || maxRank == 0)
             return;
-        // 16-byte loads need 8-aligned rows, as in MbgmvKernels.LoraShrink.
-        if (group.InFeatures % 8 == 0 && layout.SliceElements % 8 == 0 && layout.AlignedStarts == 1)
+        if (MbgmvKernels.ShrinkVectorizes(layout, group))
         {
             int blocks = (maxRank + BlockRows - 1) / BlockRows;
             _shrinkBlocked(stream, new KernelConfig(numTiles * group.Count * blocks, _threads), tiles, args, layout, group, x, layer, maxRank, blocks);
@@ -164,12 +163,7 @@ internal sealed class SegmentLoraKernels
         g = rest % group.Count;
         tile = tiles[rest / group.Count];
         j0 = block * rowsPerBlock;
-        slot = a.SlotOfToken[tile.First];
-        e = default;
-        if (slot < 0)
-            return false;
-        e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        return j0 < e.Rank;
+        return a.TryRow(layout, group, layer, tile.First, g, j0, out slot, out e);
     }
 
     /// <summary>
@@ -200,18 +194,14 @@ internal sealed class SegmentLoraKernels
                 colBase += group.Out1;
             }
         }
-        slot = a.SlotOfToken[tile.First];
-        e = default;
-        if (slot < 0)
-            return false;
-        e = a.Entries[layout.EntryIndex(slot, layer, group.Module0 + g)];
-        return e.Rank > 0;
+        // Rank row 0 exists unless the module is unadapted.
+        return a.TryRow(layout, group, layer, tile.First, g, 0, out slot, out e);
     }
 
     internal static void ShrinkBlockedKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<Half> x,
         int layer, int maxRank, int rowBlocks)
     {
-        var partial = SharedMemory.Allocate<float>(MaxGroupWarps * TileTokens * BlockRows);
+        var partial = SharedMemory.Allocate<float>(WarpsPerGroup * TileTokens * BlockRows);
         if (!TryShrinkBlock(tiles, a, layout, group, layer, rowBlocks, BlockRows, out var tile, out int g, out int slot, out var e, out int j0))
             return;
 
