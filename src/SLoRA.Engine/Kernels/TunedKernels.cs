@@ -69,7 +69,6 @@ internal sealed class TunedKernels
             _attention(stream, Warps(items), args, shape, layer, 1f / MathF.Sqrt(shape.HeadDim), items);
     }
 
-
     /// <summary>Per row of logits: the argmax token and its log-probability.</summary>
     public void ArgMax(AcceleratorStream stream, int numRows, ArrayView<float> logits, int vocab, ArrayView<int> tokens, ArrayView<float> logprobs)
     {
@@ -151,7 +150,6 @@ internal sealed class TunedKernels
         for (int k = 0; k < perLane; k++)
             a.Output[outRow + lane + k * ws] = (Half)(acc[k] * inv);
     }
-
 
     internal static void ArgMax(ArrayView<float> logits, int vocab, ArrayView<int> tokens, ArrayView<float> logprobs, int numRows)
     {

@@ -96,7 +96,6 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     /// <summary>Pages that evicting every adapter no running sequence uses would free.</summary>
     public int EvictablePages => _resident.Values.Where(r => r.Users == 0).Sum(r => r.Adapter.NumPages);
 
-
     /// <summary>
     /// Makes <paramref name="adapter"/> resident (copying it on the copy stream if it is not),
     /// evicting idle adapters as needed. False when it cannot fit even after evicting every idle adapter.
@@ -201,16 +200,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         _pages.Free(r.Pages);
         _freeSlots.Push(r.Slot);
         _resident.Remove(r.Adapter.Key);
-        var (scope, users) = _locks[r.Adapter.Host];
-        if (users > 1)
-        {
-            _locks[r.Adapter.Host] = (scope, users - 1);
-        }
-        else
-        {
-            _locks.Remove(r.Adapter.Host);
-            scope.Dispose();
-        }
+        Unlock(r.Adapter.Host);
     }
 
     private void Lock(System.Half[] host)
@@ -219,6 +209,18 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
             _locks[host] = (existing.Scope, existing.Users + 1);
         else
             _locks[host] = (_acc.CreatePageLockFromPinned<Half>(PinnedAddress(host), host.LongLength), 1);
+    }
+
+    private void Unlock(System.Half[] host)
+    {
+        var (scope, users) = _locks[host];
+        if (users > 1)
+        {
+            _locks[host] = (scope, users - 1);
+            return;
+        }
+        _locks.Remove(host);
+        scope.Dispose();
     }
 
     /// <summary>Host arrays page-locked now (adapters sharing packed weights share one).</summary>

@@ -71,7 +71,6 @@ public sealed class LlmEngine : IAsyncDisposable
     /// <summary>Pool pages the adapter takes on the device (0 when not registered).</summary>
     public int AdapterPages(string adapterId) => _adapters.TryGetValue(adapterId, out var a) ? a.NumPages : 0;
 
-
     /// <summary>Whether an adapter id is registered.</summary>
     public bool HasAdapter(string adapterId) => _adapters.ContainsKey(adapterId);
 
