@@ -50,6 +50,7 @@ public static class LoraKernelBench
         var lora = new LoraKernels(acc);
         var mbgmv = device.IsCuda ? new MbgmvKernels(acc) : null;
         var segment = new SegmentLoraKernels(acc);
+        var fp32Segment = new SegmentLoraKernels(acc, tensorCores: false);
         var qkv = new LoraGroup(0, 3, config.HiddenSize, config.QDim, config.KvDim, config.KvDim, config.QDim + 2 * config.KvDim);
         var o = new LoraGroup(3, 1, config.QDim, config.HiddenSize, 0, 0, config.HiddenSize);
         foreach (var (tokensPerRequest, kernel) in new[] { (1, "MBGMV"), (prefillTokens, "MBGMM") })
@@ -113,6 +114,8 @@ public static class LoraKernelBench
                 {
                     double shrink = AttentionBench.Time(stream, true, Shrink), expand = AttentionBench.Time(stream, true, Expand);
                     log($"{kernel} [{name}] shrink alone {shrink * 1e6:F1} us, expand alone {expand * 1e6:F1} us");
+                    if (segmented && segment.UsesTensorCores(cache.Layout, group))
+                        CompareWithFp32(log, $"{kernel} [{name}]", stream, segment, fp32Segment, tiles.View, tileList.Count, args, cache.Layout, group, x.View, y, maxRank);
                     if (!segmented)
                     {
                         foreach (int phases in new[] { 2, 8 })
@@ -137,5 +140,36 @@ public static class LoraKernelBench
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// The tensor-core MBGMM against the fp32 kernels on the same inputs: both times and the
+    /// largest difference of their outputs (relative to the largest output), so that the GPU run
+    /// itself shows the tensor-core path computes what the fp32 path does.
+    /// </summary>
+    private static void CompareWithFp32(Action<string> log, string label, AcceleratorStream stream, SegmentLoraKernels mma, SegmentLoraKernels fp32,
+        ArrayView<TokenTile> tiles, int numTiles, LoraArgs args, LoraLayout layout, LoraGroup group, ArrayView<Half> x, MemoryBuffer1D<float, Stride1D.Dense> y,
+        int maxRank)
+    {
+        float[] Run(SegmentLoraKernels k)
+        {
+            y.MemSetToZero(stream);
+            k.Shrink(stream, tiles, numTiles, args, layout, group, x, 0, maxRank);
+            k.Expand(stream, tiles, numTiles, args, layout, group, y.View, 0, maxRank);
+            stream.Synchronize();
+            return y.GetAsArray1D();
+        }
+        var reference = Run(fp32);
+        var actual = Run(mma);
+        double largest = reference.Max(v => Math.Abs((double)v));
+        double worst = reference.Zip(actual, (r, a) => Math.Abs((double)r - a)).Max();
+        bool finite = actual.All(float.IsFinite);
+        double fp32Seconds = AttentionBench.Time(stream, true, () =>
+        {
+            fp32.Shrink(stream, tiles, numTiles, args, layout, group, x, 0, maxRank);
+            fp32.Expand(stream, tiles, numTiles, args, layout, group, y.View, 0, maxRank);
+        });
+        log($"{label} fp32 kernels (no tensor cores) {fp32Seconds * 1e6:F1} us; tensor cores vs fp32: max |dy| {worst:E2} of max |y| {largest:E2} ({worst / largest:E1}){(finite ? "" : ", NOT FINITE")}");
+        y.MemSetToZero(stream);
     }
 }

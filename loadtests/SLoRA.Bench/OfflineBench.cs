@@ -65,10 +65,16 @@ public static class OfflineBench
                 var profile = engine.GetProfile();
                 if (profile.Count > 0)
                 {
-                    long allSteps = Math.Max(1, after.Steps - before.Steps);
-                    log("  profile (ms per step, all steps): " + string.Join(", ", profile
-                        .Select(kv => (kv.Key, Ms: 1e3 * (kv.Value - profileBefore.GetValueOrDefault(kv.Key)) / allSteps))
-                        .OrderByDescending(p => p.Ms).Select(p => $"{p.Key} {p.Ms:F2}")));
+                    // Milliseconds over the whole batch, prefill and decode steps apart: the LoRA
+                    // cost of a run is where these differ between "lora" and "base".
+                    foreach (var kind in new[] { "prefill ", "decode " })
+                    {
+                        var phases = profile.Where(kv => kv.Key.StartsWith(kind, StringComparison.Ordinal))
+                            .Select(kv => (Name: kv.Key[kind.Length..], Ms: 1e3 * (kv.Value - profileBefore.GetValueOrDefault(kv.Key))))
+                            .Where(p => p.Ms > 0).OrderByDescending(p => p.Ms).ToList();
+                        if (phases.Count > 0)
+                            log($"  profile, {kind}steps ({phases.Sum(p => p.Ms):F0} ms in all): " + string.Join(", ", phases.Select(p => $"{p.Name} {p.Ms:F1}")));
+                    }
                 }
                 log($"offline {mode,-4} batch {batch,3}: {r.OutputTokensPerSecond,8:F0} tok/s, decode step {r.DecodeStepMilliseconds:F2} ms, roofline {r.RooflineStepMilliseconds:F2} ms ({100 * r.RooflineFraction:F0}%)");
             }

@@ -8,6 +8,8 @@ using SLoRA.Engine.Serving;
 // slora-bench [--accelerator auto|cuda|cpu] [--model llama7b|tiny] [--batches 1,8,32,64,128,256]
 //             [--input 256] [--output 128] [--out <dir>] [--skip-offline] [--skip-kernels]
 //             [--overlap-shrink false] (LoRA shrinks after the base GEMMs on one stream, to measure the overlap)
+//             [--tensor-core-lora false] (prefill LoRA on the fp32 kernels, to measure the tensor cores)
+//             [--profile true] (time every phase of the offline runs, prefill and decode steps apart)
 // Writes bench.json and offline.svg into --out, and prints the tables.
 // slora-bench parity [auto|cuda|cpu]: the Hugging Face parity checks (tests/SLoRA.Parity).
 // slora-bench plot <bench.json> <out.svg> [peft.json]: the offline plot, with PEFT's figures when given.
@@ -59,7 +61,7 @@ if (Get("skip-offline", "false") != "true")
     {
         Accelerator = accelerator,
         MaxWaitingRequests = 4096,
-        Runner = new ModelRunnerOptions { Profile = Get("profile", "false") == "true", OverlapLoraShrink = Get("overlap-shrink", "true") == "true", MaxBatchTokens = tiny ? 256 : 8192, MaxLogitRows = batches.Max(), MaxLoraRank = 16, MaxResidentAdapters = batches.Max() + 8, NumPages = tiny ? 4096 : 0 },
+        Runner = new ModelRunnerOptions { Profile = Get("profile", "false") == "true", OverlapLoraShrink = Get("overlap-shrink", "true") == "true", TensorCoreLora = Get("tensor-core-lora", "true") == "true", MaxBatchTokens = tiny ? 256 : 8192, MaxLogitRows = batches.Max(), MaxLoraRank = 16, MaxResidentAdapters = batches.Max() + 8, NumPages = tiny ? 4096 : 0 },
         Scheduler = new() { MaxBatchTokens = tiny ? 256 : 8192, MaxBatchSequences = batches.Max() },
     };
     Log($"offline: making synthetic {(tiny ? "tiny" : "Llama-7B")} weights and starting the engine");

@@ -107,7 +107,7 @@ public sealed class ModelRunner : IDisposable
                 _join = StreamJoin.Create(_acc);
                 _owned.Add(_join);
             }
-            var segment = new SegmentLoraKernels(_acc);
+            var segment = new SegmentLoraKernels(_acc, _options.TensorCoreLora);
             if (segment.Supports)
                 _segment = segment;
             if (PrefillAttentionKernels.TileTokens < ForwardBatch.TileTokens || SegmentLoraKernels.TileTokens < ForwardBatch.TileTokens)
@@ -116,7 +116,7 @@ public sealed class ModelRunner : IDisposable
         KernelSummary = _tuned is null
             ? "portable (thread per row)"
             : "attention " + (_prefill is not null ? "flash-decoding + prefill tiles" : _flash is not null ? "flash-decoding" : _tunedAttention ? "warp per head" : "portable")
-              + "; lora MBGMV" + (_segment is not null ? " + MBGMM tiles" : " per token")
+              + "; lora MBGMV" + (_segment is null ? " per token" : _segment.TensorCores ? " + MBGMM tiles (tensor cores)" : " + MBGMM tiles")
               + (_join is null ? "" : _join.OnDevice ? ", shrinks beside the GEMMs (CUDA events)" : ", shrinks on a second stream (host-ordered)");
         _qkvGroup = new LoraGroup(0, 3, c.HiddenSize, c.QDim, c.KvDim, c.KvDim, _shape.QkvWidth);
         _oGroup = new LoraGroup(3, 1, c.QDim, c.HiddenSize, 0, 0, c.HiddenSize);
@@ -231,10 +231,14 @@ public sealed class ModelRunner : IDisposable
     private float[] _hostLogits = [];
     private readonly Dictionary<string, double> _profile = [];
     private readonly System.Diagnostics.Stopwatch _profileClock = new();
+    // "prefill " for steps with prompt tokens, "decode " for steps of decode tokens only.
+    private string _profileStep = "";
 
     /// <summary>
     /// With <see cref="ModelRunnerOptions.Profile"/>: seconds spent per phase of the forward pass
-    /// so far (the stream is synchronized after each phase, which itself slows the step).
+    /// so far, by the kind of step ("prefill rope + kv write", "decode lora qkv"; a step with any
+    /// prompt token counts as prefill). The stream is synchronized after each phase, which itself
+    /// slows the step.
     /// </summary>
     public IReadOnlyDictionary<string, double> ProfileSnapshot()
     {
@@ -248,6 +252,7 @@ public sealed class ModelRunner : IDisposable
             return;
         _stream.Synchronize();
         double t = _profileClock.Elapsed.TotalSeconds;
+        phase = _profileStep + phase;
         lock (_profile)
             _profile[phase] = _profile.GetValueOrDefault(phase) + t;
         _profileClock.Restart();
@@ -271,7 +276,10 @@ public sealed class ModelRunner : IDisposable
 
         _device.Bind();
         if (_options.Profile)
+        {
+            _profileStep = batch.NumDecodeTokens == n ? "decode " : "prefill ";
             _profileClock.Restart();
+        }
         Upload(batch);
         Mark("upload");
         var s = _stream;

@@ -41,6 +41,13 @@ public sealed record ModelRunnerOptions
     /// </summary>
     public bool OverlapLoraShrink { get; init; } = true;
 
+    /// <summary>
+    /// On the GPU-tuned path, compute the prefill LoRA (MBGMM over 16-token tiles) on the tensor
+    /// cores (mma.sync through inline PTX) where the shapes allow. On by default; off keeps the
+    /// fp32 kernels, to measure what the tensor cores gain.
+    /// </summary>
+    public bool TensorCoreLora { get; init; } = true;
+
     /// <summary>Time each phase of the forward pass (synchronizing after each; for benchmarks, not serving).</summary>
     public bool Profile { get; init; }
 

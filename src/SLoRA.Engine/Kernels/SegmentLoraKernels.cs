@@ -41,7 +41,7 @@ namespace SLoRA.Engine.Kernels;
 /// 1 ≤ Count ≤ <see cref="TileTokens"/> tokens of one slot (its first token's slot is taken for
 /// all); maxRank at least every entry's rank, as for the per-token kernels, but otherwise unbounded.
 /// </remarks>
-internal sealed class SegmentLoraKernels
+internal sealed partial class SegmentLoraKernels
 {
     /// <summary>
     /// Most tokens in a tile. 16 lets a group of 128 threads cover a tile × 8 rank rows in the
@@ -84,12 +84,16 @@ internal sealed class SegmentLoraKernels
 
     private readonly int _threads;
     private readonly bool _blocked;
+    private readonly bool _mma;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int> _shrink;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expand;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int> _shrinkBlocked;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int> _expandBlocked;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>? _shrinkMma;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>? _expandMma;
 
-    public SegmentLoraKernels(Accelerator accelerator)
+    /// <summary>Loads the kernels; <paramref name="tensorCores"/> false keeps the fp32 kernels everywhere (to measure the tensor cores' gain).</summary>
+    public SegmentLoraKernels(Accelerator accelerator, bool tensorCores = true)
     {
         int ws = accelerator.WarpSize;
         int warps = Math.Max(1, Math.Min(WarpsPerGroup, Math.Min(accelerator.MaxNumThreadsPerGroup, MaxGroupThreads) / ws));
@@ -99,6 +103,13 @@ internal sealed class SegmentLoraKernels
         _expand = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(ExpandKernel);
         _shrinkBlocked = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>(ShrinkBlockedKernel);
         _expandBlocked = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(ExpandBlockedKernel);
+        // The products need whole warps of 32 and the shrink's partial sums 4 warps a group.
+        _mma = tensorCores && ws == TensorCore.WarpLanes && _threads == WarpsPerGroup * ws;
+        if (_mma)
+        {
+            _shrinkMma = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<Half>, int, int, int>(ShrinkMmaKernel);
+            _expandMma = accelerator.LoadKernel<ArrayView<TokenTile>, LoraArgs, LoraLayout, LoraGroup, ArrayView<float>, int, int>(ExpandMmaKernel);
+        }
     }
 
     /// <summary>
@@ -119,6 +130,12 @@ internal sealed class SegmentLoraKernels
     {
         if (numTiles == 0 || maxRank == 0)
             return;
+        if (UsesTensorCores(layout, group))
+        {
+            int mmaBlocks = (maxRank + MmaShrinkRows - 1) / MmaShrinkRows;
+            _shrinkMma!(stream, new KernelConfig(numTiles * group.Count * mmaBlocks, _threads), tiles, args, layout, group, x, layer, maxRank, mmaBlocks);
+            return;
+        }
         if (MbgmvKernels.ShrinkVectorizes(layout, group))
         {
             int blocks = (maxRank + BlockRows - 1) / BlockRows;
@@ -140,6 +157,13 @@ internal sealed class SegmentLoraKernels
     {
         if (numTiles == 0 || maxRank == 0)
             return;
+        if (UsesTensorCores(layout, group))
+        {
+            int mmaCols = _threads / TensorCore.WarpLanes * MmaExpandColumns;
+            int mmaBlocks = ColumnBlocks(group.Out0, mmaCols) + ColumnBlocks(group.Out1, mmaCols) + ColumnBlocks(group.Out2, mmaCols);
+            _expandMma!(stream, new KernelConfig(numTiles * mmaBlocks, _threads), tiles, args, layout, group, y, layer, maxRank);
+            return;
+        }
         // 16-byte Bᵀ loads and 32-byte y updates: as MbgmvKernels.LoraExpand needs.
         bool blocked = MbgmvKernels.ExpandVectorizes(layout, group);
         int cols = blocked ? _threads / TokenGroups * 8 : _threads;

@@ -95,6 +95,9 @@ internal sealed class LoraTestCase
         }
     }
 
+    /// <summary>The group the case launches (its widths and output stride).</summary>
+    public LoraGroup Group => _group;
+
     /// <summary>Runs <paramref name="launch"/> on the group in layer <see cref="Layer"/>; returns y and the shrink scratch.</summary>
     public (float[] Y, float[] Shrunk) Run(Accelerator acc, LoraLaunch launch) =>
         Run(acc, (stream, args, layout, x, y) => launch(stream, _slotOfToken.Length, args, layout, _group, x, y, Layer, _maxRank));

@@ -43,7 +43,10 @@ public sealed class SegmentLoraKernelsTests(WarpDevices devices) : IClassFixture
     private static readonly TokenTile[] s_tiles =
         [new(48, 1), new(23, 7), new(0, 16), new(56, 1), new(20, 3), new(49, 2), new(16, 4), new(51, 5), new(32, 16)];
 
-    // (group, first module, modules, warp, packing, slice elements). Packing "packed": widths of
+    // (group, first module, modules, warp, packing, slice elements). Packing "tensor cores": warps
+    // of 32 and widths of multiples of 64, so the tensor-core kernels serve them (hidden 128 is
+    // two shrink chunks of 64, for two of a group's four warps; the mma runs through shuffles on
+    // the CPU). Packing "packed": widths of
     // multiples of 8 and matrices starting on multiples of 8, as AdapterCache lays them (16-byte
     // loads); "unaligned": odd widths, starts anywhere (scalar loads); "odd widths": aligned
     // starts but odd widths (scalar loads all the same). The hidden size, 136 or 138, is more
@@ -63,6 +66,10 @@ public sealed class SegmentLoraKernelsTests(WarpDevices devices) : IClassFixture
         { "down", 6, 1, 4, "packed", 8 },
         { "qkv", 0, 3, 8, "unaligned", 3 },
         { "gate_up", 4, 2, 4, "odd widths", 24 },
+        { "qkv", 0, 3, 32, "tensor cores", 24 },
+        { "o", 3, 1, 32, "tensor cores", 24 },
+        { "gate_up", 4, 2, 32, "tensor cores", 8 },
+        { "down", 6, 1, 32, "tensor cores", 40 },
     };
 
     [Theory]
@@ -73,12 +80,32 @@ public sealed class SegmentLoraKernelsTests(WarpDevices devices) : IClassFixture
         var device = devices.Get(warpSize);
         Assert.True(device.Segment.Supports);
         int seed = FreshSeed();
-        var dims = packing == "packed"
-            ? new LoraDims(Hidden: 136, QDim: 24, KvDim: 8, Intermediate: 48, sliceElements)
-            : new LoraDims(Hidden: 138, QDim: 18, KvDim: 6, Intermediate: 42, sliceElements);
+        var dims = packing switch
+        {
+            "packed" => new LoraDims(Hidden: 136, QDim: 24, KvDim: 8, Intermediate: 48, sliceElements),
+            "tensor cores" => new LoraDims(Hidden: 128, QDim: 64, KvDim: 64, Intermediate: 192, sliceElements),
+            _ => new LoraDims(Hidden: 138, QDim: 18, KvDim: 6, Intermediate: 42, sliceElements),
+        };
         var testCase = new LoraTestCase(new Random(seed), dims, module0, count, s_slotOfToken, s_ranks, aligned: packing != "unaligned");
+        var layout = new LoraLayout(LoraTestCase.NumLayers, sliceElements, LoraTestCase.ModulesPerLayer, 1, alignedStarts: packing != "unaligned");
+        Assert.Equal(packing == "tensor cores", device.Segment.UsesTensorCores(layout, testCase.Group));
         var (y, shrunk) = testCase.Run(device.Accelerator, s_tiles, Launch(device));
         testCase.Verify(y, shrunk, $"{Context(device, seed)}, {name}, {packing}", Launched(s_tiles));
+    }
+
+    [Fact]
+    public void Tensor_cores_serve_warps_of_32_and_widths_of_multiples_of_64_unless_turned_off()
+    {
+        var layout = new LoraLayout(LoraTestCase.NumLayers, 24, LoraTestCase.ModulesPerLayer, 1, alignedStarts: true);
+        var qkv = new LoraGroup(0, 3, 128, 128, 64, 64, 256);
+        var warp32 = devices.Get(32);
+        Assert.True(warp32.Segment.TensorCores);
+        Assert.True(warp32.Segment.UsesTensorCores(layout, qkv));
+        Assert.False(warp32.Segment.UsesTensorCores(layout, new LoraGroup(0, 3, 136, 128, 64, 64, 256)));
+        Assert.False(warp32.Segment.UsesTensorCores(layout, new LoraGroup(0, 3, 128, 128, 72, 64, 264)));
+        Assert.False(warp32.Segment.UsesTensorCores(new LoraLayout(LoraTestCase.NumLayers, 24, LoraTestCase.ModulesPerLayer, 1), qkv));
+        Assert.False(new SegmentLoraKernels(warp32.Accelerator, tensorCores: false).UsesTensorCores(layout, qkv));
+        Assert.False(devices.Get(8).Segment.UsesTensorCores(layout, qkv));
     }
 
     [Fact]
