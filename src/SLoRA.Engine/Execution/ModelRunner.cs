@@ -157,7 +157,7 @@ public sealed class ModelRunner : IDisposable
         int pages = _options.NumPages > 0 ? _options.NumPages : DefaultPageCount();
         _pool = _acc.Allocate1D<Half>(pages * _shape.PageElements);
         Pages = new PagePool(pages);
-        Adapters = new AdapterCache(_acc, Pages, _pool.View, c, _options.MaxLoraRank, _options.MaxResidentAdapters);
+        Adapters = new AdapterCache(_acc, Pages, _pool.View, c, _options.MaxLoraRank, _options.MaxResidentAdapters, _options.PinnedAdapterBudget);
         progress?.Report($"page pool: {pages} pages of {_shape.PageElements * 2 / 1024.0:F1} KiB");
     }
 

@@ -14,6 +14,12 @@ namespace SLoRA.Engine.Memory;
 /// needs it, and evicted, least recently used first among adapters that no running sequence
 /// uses, when KV or another adapter needs the room. Owned by the engine's step thread.
 /// </summary>
+/// <remarks>
+/// Copies go from page-locked host memory. Page-locking (cuMemHostRegister) a 32 MB adapter costs
+/// milliseconds, more than its copy, so registered adapters are locked when they are registered,
+/// while the bytes locked stay within a budget, and stay locked until unregistered: a load on the
+/// serving path is then the copy alone. Adapters past the budget are locked while resident.
+/// </remarks>
 internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
 {
     private readonly Accelerator _acc;
@@ -29,10 +35,20 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     // Page locks by host array: adapters that share packed weights (PackedAdapter) share one lock
     // (registering the same host memory twice is an error in CUDA), counted by resident users.
     private readonly Dictionary<System.Half[], (PageLockScope<Half> Scope, int Users)> _locks = new(ReferenceEqualityComparer.Instance);
+    // Adapters whose host array a registration holds locked (one count each in _locks).
+    private readonly HashSet<string> _lockedAtRegistration = [];
+    private readonly long _lockBudget;
+    private long _lockedBytes;
     private long _clock;
 
-    public AdapterCache(Accelerator accelerator, PagePool pages, ArrayView<Half> pool, LlamaConfig config, int maxRank, int maxResident)
+    /// <summary>
+    /// A cache over <paramref name="pool"/>'s pages; registrations keep adapters' host arrays
+    /// page-locked while the bytes locked stay within <paramref name="registrationLockBytes"/>.
+    /// </summary>
+    public AdapterCache(Accelerator accelerator, PagePool pages, ArrayView<Half> pool, LlamaConfig config, int maxRank, int maxResident,
+        long registrationLockBytes = 0)
     {
+        _lockBudget = registrationLockBytes;
         _acc = accelerator;
         _pages = pages;
         _pool = pool;
@@ -74,13 +90,27 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     public int PagesToPin(string adapterKey) =>
         _resident.TryGetValue(adapterKey, out var r) && r.Users > 0 ? 0 : _registered.TryGetValue(adapterKey, out var a) ? a.NumPages : 0;
 
-    /// <summary>Makes a packed adapter known, so that admission can price it.</summary>
-    public void Register(PackedAdapter adapter) => _registered[adapter.Key] = adapter;
+    /// <summary>
+    /// Makes a packed adapter known, so that admission can price it, and page-locks its host array
+    /// if the registration lock budget allows (an array already locked costs nothing more).
+    /// </summary>
+    public void Register(PackedAdapter adapter)
+    {
+        if (_registered.TryGetValue(adapter.Key, out var previous) && _lockedAtRegistration.Remove(adapter.Key))
+            Unlock(previous.Host);
+        _registered[adapter.Key] = adapter;
+        if (_locks.ContainsKey(adapter.Host) || _lockedBytes + HostBytes(adapter.Host) <= _lockBudget)
+        {
+            Lock(adapter.Host);
+            _lockedAtRegistration.Add(adapter.Key);
+        }
+    }
 
     /// <summary>Forgets an adapter; it leaves the device as soon as no running sequence uses it.</summary>
     public void Unregister(string key)
     {
-        _registered.Remove(key);
+        if (_registered.Remove(key, out var adapter) && _lockedAtRegistration.Remove(key))
+            Unlock(adapter.Host);
         _pendingEviction.Add(key);
         EvictPending();
     }
@@ -206,10 +236,15 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     private void Lock(System.Half[] host)
     {
         if (_locks.TryGetValue(host, out var existing))
+        {
             _locks[host] = (existing.Scope, existing.Users + 1);
-        else
-            _locks[host] = (_acc.CreatePageLockFromPinned<Half>(PinnedAddress(host), host.LongLength), 1);
+            return;
+        }
+        _locks[host] = (_acc.CreatePageLockFromPinned<Half>(PinnedAddress(host), host.LongLength), 1);
+        _lockedBytes += HostBytes(host);
     }
+
+    private static long HostBytes(System.Half[] host) => 2L * host.LongLength;
 
     private void Unlock(System.Half[] host)
     {
@@ -220,8 +255,14 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
             return;
         }
         _locks.Remove(host);
+        // Copies from it must land before it is unlocked.
+        _copyStream.Synchronize();
         scope.Dispose();
+        _lockedBytes -= HostBytes(host);
     }
+
+    /// <summary>Bytes of host memory page-locked now.</summary>
+    internal long LockedHostBytes => _lockedBytes;
 
     /// <summary>Host arrays page-locked now (adapters sharing packed weights share one).</summary>
     internal int LockedHostArrays => _locks.Count;

@@ -84,4 +84,50 @@ public class SharedAdapterWeightsTests
         Assert.Equal(0, cache.LockedHostArrays);
         Assert.Equal(0, pages.CountOf(PageKind.Adapter));
     }
+
+    [Fact]
+    public void Registration_keeps_host_arrays_locked_within_the_budget_and_loads_lock_the_rest_while_resident()
+    {
+        var config = AdapterFixtures.Gqa;
+        using var device = ComputeDevice.Create(AcceleratorPreference.Cpu);
+        var acc = device.Accelerator;
+        var pages = new PagePool(1024);
+        long pageElements = 2L * config.NumLayers * config.KvDim;
+        using var pool = acc.Allocate1D<Half>(pages.Capacity * pageElements);
+        int slice = 2 * config.KvDim;
+        var template = LoraAdapter.Synthetic(config, "template", 4, Targets, seed: 21);
+        var a = PackedAdapter.Pack(template.WithId("a"), config.NumLayers, slice);
+        var b = PackedAdapter.Pack(template.WithId("b"), config.NumLayers, slice);
+        var other = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "other", 4, Targets, seed: 22), config.NumLayers, slice);
+        long bytes = 2L * a.Host.LongLength;
+        // Room for one host array (and not a byte more).
+        using var cache = new AdapterCache(acc, pages, pool.View, config, maxRank: 8, maxResident: 4, registrationLockBytes: bytes);
+
+        cache.Register(a);
+        Assert.Equal(1, cache.LockedHostArrays);
+        Assert.Equal(bytes, cache.LockedHostBytes);
+        // b shares a's array: already locked, so it is kept locked at no cost to the budget.
+        cache.Register(b);
+        Assert.Equal(1, cache.LockedHostArrays);
+        // other would exceed the budget: registered, not locked, until it is loaded.
+        cache.Register(other);
+        Assert.Equal(1, cache.LockedHostArrays);
+        Assert.True(cache.TryLoad(other));
+        Assert.Equal(2, cache.LockedHostArrays);
+        Assert.True(cache.TryEvict(other.Key));
+        Assert.Equal(1, cache.LockedHostArrays);
+
+        // A load and an eviction of a registered, locked adapter leave its lock as it was.
+        Assert.True(cache.TryLoad(a));
+        cache.WaitForCopies();
+        Assert.True(cache.TryEvict(a.Key));
+        Assert.Equal(1, cache.LockedHostArrays);
+        cache.Unregister(a.Key);
+        Assert.Equal(1, cache.LockedHostArrays);
+        cache.Unregister(b.Key);
+        Assert.Equal(0, cache.LockedHostArrays);
+        Assert.Equal(0, cache.LockedHostBytes);
+        cache.Unregister(other.Key);
+        Assert.Equal(0, cache.LockedHostArrays);
+    }
 }
