@@ -6,9 +6,14 @@ using SLoRA.Engine.Serving;
 
 namespace SLoRA.Bench;
 
-/// <summary>One row of the offline throughput benchmark.</summary>
+/// <summary>
+/// One row of the offline throughput benchmark: the median of <see cref="Repeats"/> runs with the
+/// batch's adapters on the device (seconds, tokens/s, decode step), and the first run, which loads
+/// every adapter of the batch from host memory (<see cref="ColdOutputTokensPerSecond"/>).
+/// </summary>
 public sealed record OfflineResult(string Mode, int Batch, int InputLength, int OutputLength, double Seconds,
-    double OutputTokensPerSecond, long DecodeSteps, double DecodeStepMilliseconds, double RooflineStepMilliseconds, double RooflineFraction);
+    double OutputTokensPerSecond, long DecodeSteps, double DecodeStepMilliseconds, double RooflineStepMilliseconds, double RooflineFraction,
+    int Repeats = 1, double ColdOutputTokensPerSecond = 0);
 
 /// <summary>
 /// Offline throughput (S-LoRA's and vLLM's "all requests at t = 0"): a batch of requests, each
@@ -17,10 +22,16 @@ public sealed record OfflineResult(string Mode, int Batch, int InputLength, int 
 /// must read (weights, the KV of every sequence, the A and B of every adapter in the batch) over
 /// the measured bandwidth, against the measured step time.
 /// </summary>
+/// <remarks>
+/// Each (mode, batch) runs once from cold (every adapter taken off the device first, so the run
+/// loads its adapters from host memory: reported apart) and then <c>repeats</c> times warm; the
+/// medians of the warm runs are the row's figures. Single sub-second runs moved by ±7% from run
+/// to run on the H200 (batch 8), more than the difference being measured.
+/// </remarks>
 public static class OfflineBench
 {
     public static async Task<IReadOnlyList<OfflineResult>> RunAsync(LlmEngine engine, int[] batches, int inputLength, int outputLength,
-        int rank, string[] targets, double bandwidth, Action<string> log)
+        int rank, string[] targets, double bandwidth, Action<string> log, int repeats = 3)
     {
         var config = engine.Config;
         int adapters = batches.Max();
@@ -48,38 +59,55 @@ public static class OfflineBench
         {
             foreach (var mode in new[] { "lora", "base" })
             {
-                var before = engine.GetStats();
+                string? prefix = mode == "lora" ? "bench-" : null;
+                await engine.EvictIdleAdaptersAsync();
+                double coldSeconds = (await Measure(engine, batch, inputLength, outputLength, prefix, random)).Seconds;
                 var profileBefore = engine.GetProfile();
-                var watch = Stopwatch.StartNew();
-                await RunBatch(engine, batch, inputLength, outputLength, mode == "lora" ? "bench-" : null, random);
-                double seconds = watch.Elapsed.TotalSeconds;
-                var after = engine.GetStats();
-                long steps = after.DecodeSteps - before.DecodeSteps;
-                double stepSeconds = (after.DecodeSeconds - before.DecodeSeconds) / Math.Max(1, steps);
-                double contextPerStep = (after.DecodeContextTokens - before.DecodeContextTokens) / (double)Math.Max(1, steps);
-                double bytes = weightBytes + contextPerStep * pageBytes + (mode == "lora" ? batch * adapterBytes : 0);
+                var runs = new List<(double Seconds, long Steps, double StepSeconds, double Context)>();
+                for (int rep = 0; rep < repeats; rep++)
+                    runs.Add(await Measure(engine, batch, inputLength, outputLength, prefix, random));
+                var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
+                double stepSeconds = runs.Select(r => r.StepSeconds).OrderBy(v => v).ElementAt(runs.Count / 2);
+                double bytes = weightBytes + median.Context * pageBytes + (mode == "lora" ? batch * adapterBytes : 0);
                 double roofline = bytes / bandwidth;
-                var r = new OfflineResult(mode, batch, inputLength, outputLength, seconds, batch * (double)outputLength / seconds,
-                    steps, stepSeconds * 1e3, roofline * 1e3, roofline / stepSeconds);
+                double tokens = batch * (double)outputLength;
+                var r = new OfflineResult(mode, batch, inputLength, outputLength, median.Seconds, tokens / median.Seconds,
+                    median.Steps, stepSeconds * 1e3, roofline * 1e3, roofline / stepSeconds, repeats, tokens / coldSeconds);
                 results.Add(r);
                 var profile = engine.GetProfile();
                 if (profile.Count > 0)
                 {
-                    // Milliseconds over the whole batch, prefill and decode steps apart: the LoRA
-                    // cost of a run is where these differ between "lora" and "base".
+                    // Milliseconds per warm run, prefill and decode steps apart: the LoRA cost of a
+                    // run is where these differ between "lora" and "base".
                     foreach (var kind in new[] { "prefill ", "decode " })
                     {
                         var phases = profile.Where(kv => kv.Key.StartsWith(kind, StringComparison.Ordinal))
-                            .Select(kv => (Name: kv.Key[kind.Length..], Ms: 1e3 * (kv.Value - profileBefore.GetValueOrDefault(kv.Key))))
+                            .Select(kv => (Name: kv.Key[kind.Length..], Ms: 1e3 * (kv.Value - profileBefore.GetValueOrDefault(kv.Key)) / repeats))
                             .Where(p => p.Ms > 0).OrderByDescending(p => p.Ms).ToList();
                         if (phases.Count > 0)
                             log($"  profile, {kind}steps ({phases.Sum(p => p.Ms):F0} ms in all): " + string.Join(", ", phases.Select(p => $"{p.Name} {p.Ms:F1}")));
                     }
                 }
-                log($"offline {mode,-4} batch {batch,3}: {r.OutputTokensPerSecond,8:F0} tok/s, decode step {r.DecodeStepMilliseconds:F2} ms, roofline {r.RooflineStepMilliseconds:F2} ms ({100 * r.RooflineFraction:F0}%)");
+                log($"offline {mode,-4} batch {batch,3}: {r.OutputTokensPerSecond,8:F0} tok/s (median of {repeats}; {string.Join(" / ", runs.Select(x => (tokens / x.Seconds).ToString("F0")))}), "
+                    + $"decode step {r.DecodeStepMilliseconds:F2} ms, roofline {r.RooflineStepMilliseconds:F2} ms ({100 * r.RooflineFraction:F0}%); "
+                    + $"first run{(mode == "lora" ? ", loading its adapters," : "")} {r.ColdOutputTokensPerSecond:F0} tok/s");
             }
         }
         return results;
+    }
+
+    /// <summary>One run of the batch: its wall time, decode steps, mean decode step and mean context per decode step.</summary>
+    private static async Task<(double Seconds, long Steps, double StepSeconds, double Context)> Measure(LlmEngine engine, int batch, int inputLength,
+        int outputLength, string? adapterPrefix, Random random)
+    {
+        var before = engine.GetStats();
+        var watch = Stopwatch.StartNew();
+        await RunBatch(engine, batch, inputLength, outputLength, adapterPrefix, random);
+        double seconds = watch.Elapsed.TotalSeconds;
+        var after = engine.GetStats();
+        long steps = after.DecodeSteps - before.DecodeSteps;
+        return (seconds, steps, (after.DecodeSeconds - before.DecodeSeconds) / Math.Max(1, steps),
+            (after.DecodeContextTokens - before.DecodeContextTokens) / (double)Math.Max(1, steps));
     }
 
     private static async Task RunBatch(LlmEngine engine, int batch, int inputLength, int outputLength, string? adapterPrefix, Random random)

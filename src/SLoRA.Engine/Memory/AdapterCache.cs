@@ -198,6 +198,13 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         return true;
     }
 
+    /// <summary>Removes every resident adapter that no running sequence uses.</summary>
+    public void EvictIdle()
+    {
+        foreach (var r in _resident.Values.Where(r => r.Users == 0).ToList())
+            Evict(r);
+    }
+
     /// <summary>Removes the adapter from the device if it is resident and idle; false if it is in use.</summary>
     public bool TryEvict(string id)
     {

@@ -147,6 +147,12 @@ public sealed class LlmEngine : IAsyncDisposable
         return done.Task;
     }
 
+    /// <summary>
+    /// Takes every adapter that no running request uses off the device (they stay registered and
+    /// load again when a request needs them): for benchmarks that measure loading from cold.
+    /// </summary>
+    internal Task EvictIdleAdaptersAsync() => RunOnEngineThread(() => _runner!.Adapters.EvictIdle());
+
     /// <summary>Seconds per forward-pass phase, when the runner was built with profiling on.</summary>
     public IReadOnlyDictionary<string, double> GetProfile() => _runner?.ProfileSnapshot() ?? new Dictionary<string, double>();
 
