@@ -288,8 +288,10 @@ public sealed class ModelRunner : IDisposable
         int rank = batch.MaxLoraRank;
         var loraArgs = new LoraArgs(_pool.View, Adapters.PageLists, Adapters.Entries, _loraSlots, _shrunk);
         var layout = Adapters.Layout;
+        // The step's adapters may still be loading (copies queued at admission or prefetched):
+        // the stream waits for theirs, on the device; later ones keep loading beside the step.
         if (rank > 0)
-            Adapters.WaitForCopies();
+            Adapters.WaitForCopies(s, batch.LoraSlots);
 
         _embed.Launch(s, n, _tokens, _weights.Embedding, _residual, h);
         Mark("embedding");

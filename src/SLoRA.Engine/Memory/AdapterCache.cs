@@ -4,6 +4,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using SLoRA.Engine.Kernels;
 using SLoRA.Engine.Model;
+using SLoRA.Engine.Runtime;
 using Half = ILGPU.Half;
 
 namespace SLoRA.Engine.Memory;
@@ -32,6 +33,19 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     private readonly Stack<int> _freeSlots = new();
     private readonly MemoryBuffer1D<LoraModuleEntry, Stride1D.Dense> _entries;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _pageLists;
+    // Page-locked host mirrors of the two tables: a load copies its rows from them asynchronously
+    // (a copy from an ordinary array waits for the copy stream, so every load would block the step
+    // thread until the adapter's pages had landed).
+    private readonly int[] _pageListsHost;
+    private readonly LoraModuleEntry[] _entriesHost;
+    private readonly PageLockScope<int> _pageListsLock;
+    private readonly PageLockScope<LoraModuleEntry> _entriesLock;
+    // Per slot: an event marking the end of its last load's copies, and that load's ticket (loads
+    // are numbered in the copy stream's order, so waiting for one waits for all before it).
+    private readonly StreamJoin?[] _copied;
+    private readonly long[] _ticketOfSlot;
+    private long _ticket;
+    private long _waitedTicket;
     // Page locks by host array: adapters that share packed weights (PackedAdapter) share one lock
     // (registering the same host memory twice is an error in CUDA), counted by resident users.
     private readonly Dictionary<System.Half[], (PageLockScope<Half> Scope, int Users)> _locks = new(ReferenceEqualityComparer.Instance);
@@ -64,6 +78,12 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         _entries = accelerator.Allocate1D<LoraModuleEntry>((long)maxResident * NumLayers * WeightNames.ProjectionModules.Count);
         _entries.MemSetToZero();
         _pageLists = accelerator.Allocate1D<int>((long)maxResident * MaxPagesPerAdapter);
+        _pageListsHost = GC.AllocateArray<int>(checked(maxResident * MaxPagesPerAdapter), pinned: true);
+        _entriesHost = GC.AllocateArray<LoraModuleEntry>(checked(maxResident * NumLayers * WeightNames.ProjectionModules.Count), pinned: true);
+        _pageListsLock = accelerator.CreatePageLockFromPinned<int>(PinnedAddress(_pageListsHost), _pageListsHost.LongLength);
+        _entriesLock = accelerator.CreatePageLockFromPinned<LoraModuleEntry>(PinnedAddress(_entriesHost), _entriesHost.LongLength);
+        _copied = new StreamJoin?[maxResident];
+        _ticketOfSlot = new long[maxResident];
         for (int s = maxResident - 1; s >= 0; s--)
             _freeSlots.Push(s);
         Layout = new LoraLayout(NumLayers, SliceElements, WeightNames.ProjectionModules.Count, MaxPagesPerAdapter, alignedStarts: true);
@@ -151,9 +171,20 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
             ref var source = ref Unsafe.As<System.Half, Half>(ref adapter.Host[p * pageElements]);
             _pool.SubView(pages[p] * pageElements, pageElements).CopyFromCPUUnsafeAsync(_copyStream, ref source, pageElements);
         }
-        ((ArrayView<int>)_pageLists.View).SubView((long)slot * MaxPagesPerAdapter, pages.Length).CopyFromCPU(_copyStream, pages);
+        long listAt = (long)slot * MaxPagesPerAdapter;
+        pages.CopyTo(_pageListsHost.AsSpan((int)listAt));
+        ((ArrayView<int>)_pageLists.View).SubView(listAt, pages.Length).CopyFromCPUUnsafeAsync(_copyStream, ref _pageListsHost[listAt], pages.Length);
         int perSlot = NumLayers * WeightNames.ProjectionModules.Count;
-        ((ArrayView<LoraModuleEntry>)_entries.View).SubView((long)slot * perSlot, perSlot).CopyFromCPU(_copyStream, adapter.Entries);
+        long entriesAt = (long)slot * perSlot;
+        adapter.Entries.CopyTo(_entriesHost.AsSpan((int)entriesAt));
+        ((ArrayView<LoraModuleEntry>)_entries.View).SubView(entriesAt, perSlot).CopyFromCPUUnsafeAsync(_copyStream, ref _entriesHost[entriesAt], perSlot);
+        if (_copied[slot] is null)
+        {
+            _acc.Bind();
+            _copied[slot] = StreamJoin.Create(_acc);
+        }
+        _copied[slot]!.Signal(_copyStream);
+        _ticketOfSlot[slot] = ++_ticket;
         _resident[adapter.Key] = new Resident(adapter, slot, pages) { LastUsed = ++_clock };
         return true;
     }
@@ -176,8 +207,31 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     /// <summary>Adapters loaded ahead of need so far.</summary>
     public long Prefetches { get; private set; }
 
-    /// <summary>Waits for outstanding adapter copies (before a step that reads them).</summary>
+    /// <summary>Waits on the host for every adapter copy queued so far.</summary>
     public void WaitForCopies() => _copyStream.Synchronize();
+
+    /// <summary>
+    /// Makes work queued on <paramref name="stream"/> from now on wait, on the device, for the
+    /// copies of the adapters in <paramref name="slots"/> (slot −1: none), and only those and the
+    /// loads queued before them: a step waits for its own adapters while later ones keep loading.
+    /// </summary>
+    public void WaitForCopies(AcceleratorStream stream, ReadOnlySpan<int> slots)
+    {
+        int last = -1;
+        long newest = _waitedTicket;
+        foreach (int slot in slots)
+        {
+            if (slot >= 0 && _ticketOfSlot[slot] > newest)
+            {
+                newest = _ticketOfSlot[slot];
+                last = slot;
+            }
+        }
+        if (last < 0)
+            return;
+        _copied[last]!.WaitFor(stream);
+        _waitedTicket = newest;
+    }
 
     /// <summary>A running sequence starts or stops using the adapter; adapters in use are never evicted.</summary>
     public void AddUser(string id, int delta)
@@ -274,7 +328,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     /// <summary>Host arrays page-locked now (adapters sharing packed weights share one).</summary>
     internal int LockedHostArrays => _locks.Count;
 
-    private static unsafe IntPtr PinnedAddress(System.Half[] pinned) =>
+    private static unsafe IntPtr PinnedAddress<T>(T[] pinned) where T : unmanaged =>
         (IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
 
     public void Dispose()
@@ -282,6 +336,10 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         _copyStream.Synchronize();
         foreach (var (scope, _) in _locks.Values)
             scope.Dispose();
+        foreach (var join in _copied)
+            join?.Dispose();
+        _pageListsLock.Dispose();
+        _entriesLock.Dispose();
         _copyStream.Dispose();
         _entries.Dispose();
         _pageLists.Dispose();

@@ -20,6 +20,7 @@ internal sealed class StreamJoin : IDisposable
 {
     private static readonly StreamWaitEventFn? s_streamWaitEvent = LoadStreamWaitEvent();
     private IntPtr _event;
+    private AcceleratorStream? _producer;
 
     private StreamJoin(IntPtr cudaEvent) => _event = cudaEvent;
 
@@ -42,15 +43,29 @@ internal sealed class StreamJoin : IDisposable
     /// <summary>Work queued on <paramref name="waiter"/> after this call starts only after the work queued on <paramref name="producer"/> so far.</summary>
     public void Wait(AcceleratorStream waiter, AcceleratorStream producer)
     {
+        Signal(producer);
+        WaitFor(waiter);
+    }
+
+    /// <summary>Marks the work queued on <paramref name="producer"/> so far, for a later <see cref="WaitFor"/> (the latest mark counts).</summary>
+    public void Signal(AcceleratorStream producer)
+    {
+        _producer = producer;
+        if (_event != IntPtr.Zero)
+            Check(CudaAPI.CurrentAPI.RecordEvent(_event, ((CudaStream)producer).StreamPtr), "cuEventRecord");
+    }
+
+    /// <summary>Work queued on <paramref name="waiter"/> after this call starts only after the work the last <see cref="Signal"/> marked.</summary>
+    public void WaitFor(AcceleratorStream waiter)
+    {
         if (_event == IntPtr.Zero)
         {
-            producer.Synchronize();
+            _producer?.Synchronize();
             return;
         }
-        var from = ((CudaStream)producer).StreamPtr;
-        var to = ((CudaStream)waiter).StreamPtr;
-        Check(CudaAPI.CurrentAPI.RecordEvent(_event, from), "cuEventRecord");
-        int error = s_streamWaitEvent!(to, _event, 0);
+        if (_producer is null)
+            return;
+        int error = s_streamWaitEvent!(((CudaStream)waiter).StreamPtr, _event, 0);
         if (error != 0)
             throw new InvalidOperationException($"cuStreamWaitEvent failed with CUDA error {error}.");
     }

@@ -32,4 +32,27 @@ public sealed class StreamJoinTests
         var values = buffer.GetAsArray1D();
         Assert.Equal(Enumerable.Range(0, 1024).Select(i => 2 * (7 + i)), values);
     }
+
+    [Fact]
+    public void A_signal_marks_the_work_queued_before_it_and_a_later_wait_orders_after_that_work()
+    {
+        using var device = ComputeDevice.Create(AcceleratorPreference.Cpu);
+        var acc = device.Accelerator;
+        using var join = StreamJoin.Create(acc);
+        using var producer = acc.CreateStream();
+        using var waiter = acc.CreateStream();
+        using var buffer = acc.Allocate1D<int>(256);
+        var fill = acc.LoadAutoGroupedKernel<Index1D, ArrayView<int>, int>((i, v, value) => v[i] = value + i);
+        var twice = acc.LoadAutoGroupedKernel<Index1D, ArrayView<int>>((i, v) => v[i] *= 2);
+
+        // Nothing signalled yet: a wait is free.
+        join.WaitFor(waiter);
+        fill(producer, (int)buffer.Length, buffer.View, 3);
+        join.Signal(producer);
+        join.WaitFor(waiter);
+        twice(waiter, (int)buffer.Length, buffer.View);
+        waiter.Synchronize();
+
+        Assert.Equal(Enumerable.Range(0, 256).Select(i => 2 * (3 + i)), buffer.GetAsArray1D());
+    }
 }
