@@ -119,18 +119,7 @@ internal sealed partial class SegmentLoraKernels
         partial[hi + 8] = cHi.V2;
         partial[hi + 9] = cHi.V3;
         Group.Barrier();
-        for (int v = Group.IdxX; v < TileTokens * MmaShrinkRows; v += Group.DimX)
-        {
-            int tt = v / MmaShrinkRows;
-            int j = j0 + v - tt * MmaShrinkRows;
-            if (tt < tile.Count && j < e.Rank)
-            {
-                float sum = 0f;
-                for (int w = 0; w < warps; w++)
-                    sum += partial[w * TileTokens * MmaShrinkRows + v];
-                a.Shrunk[((long)(tile.First + tt) * group.Count + g) * maxRank + j] = sum;
-            }
-        }
+        StoreWarpSums(partial, MmaShrinkRows, warps, a, group, tile, g, e, j0, maxRank);
     }
 
     internal static void ExpandMmaKernel(ArrayView<TokenTile> tiles, LoraArgs a, LoraLayout layout, LoraGroup group, ArrayView<float> y,

@@ -289,15 +289,26 @@ internal sealed partial class SegmentLoraKernels
             StoreTokens(partial, at + 3, s3);
         }
         Group.Barrier();
-        for (int v = Group.IdxX; v < TileTokens * BlockRows; v += Group.DimX)
+        StoreWarpSums(partial, BlockRows, warps, a, group, tile, g, e, j0, maxRank);
+    }
+
+    /// <summary>
+    /// The blocked shrinks' last step, after a barrier: the sums of the group's warps, laid as
+    /// partial[warp, token, row of the block] (<paramref name="rows"/> a block), added up and
+    /// stored to the scratch for the tile's tokens and the block's rows below the rank.
+    /// </summary>
+    private static void StoreWarpSums(ArrayView<float> partial, int rows, int warps, LoraArgs a, LoraGroup group, TokenTile tile, int g,
+        LoraModuleEntry e, int j0, int maxRank)
+    {
+        for (int v = Group.IdxX; v < TileTokens * rows; v += Group.DimX)
         {
-            int t = v / BlockRows;
-            int j = j0 + v - t * BlockRows;
+            int t = v / rows;
+            int j = j0 + v - t * rows;
             if (t < tile.Count && j < e.Rank)
             {
                 float sum = 0f;
                 for (int w = 0; w < warps; w++)
-                    sum += partial[w * TileTokens * BlockRows + v];
+                    sum += partial[w * TileTokens * rows + v];
                 a.Shrunk[((long)(tile.First + t) * group.Count + g) * maxRank + j] = sum;
             }
         }

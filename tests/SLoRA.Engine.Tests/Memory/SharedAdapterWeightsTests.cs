@@ -40,12 +40,9 @@ public class SharedAdapterWeightsTests
     public void Resident_adapters_sharing_a_host_array_hold_one_page_lock_until_the_last_leaves()
     {
         var config = AdapterFixtures.Gqa;
-        using var device = ComputeDevice.Create(AcceleratorPreference.Cpu);
-        var acc = device.Accelerator;
-        var pages = new PagePool(1024);
-        long pageElements = 2L * config.NumLayers * config.KvDim;
-        using var pool = acc.Allocate1D<Half>(pages.Capacity * pageElements);
-        using var cache = new AdapterCache(acc, pages, pool.View, config, maxRank: 8, maxResident: 4);
+        using var rig = new CacheRig(config);
+        var (pages, pool, cache) = (rig.Pages, rig.Pool, rig.Cache);
+        long pageElements = rig.PageElements;
         var template = LoraAdapter.Synthetic(config, "template", 4, Targets, seed: 11);
         var a = PackedAdapter.Pack(template.WithId("a"), config.NumLayers, 2 * config.KvDim);
         var b = PackedAdapter.Pack(template.WithId("b"), config.NumLayers, 2 * config.KvDim);
@@ -89,11 +86,6 @@ public class SharedAdapterWeightsTests
     public void Registration_keeps_host_arrays_locked_within_the_budget_and_loads_lock_the_rest_while_resident()
     {
         var config = AdapterFixtures.Gqa;
-        using var device = ComputeDevice.Create(AcceleratorPreference.Cpu);
-        var acc = device.Accelerator;
-        var pages = new PagePool(1024);
-        long pageElements = 2L * config.NumLayers * config.KvDim;
-        using var pool = acc.Allocate1D<Half>(pages.Capacity * pageElements);
         int slice = 2 * config.KvDim;
         var template = LoraAdapter.Synthetic(config, "template", 4, Targets, seed: 21);
         var a = PackedAdapter.Pack(template.WithId("a"), config.NumLayers, slice);
@@ -101,7 +93,8 @@ public class SharedAdapterWeightsTests
         var other = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "other", 4, Targets, seed: 22), config.NumLayers, slice);
         long bytes = 2L * a.Host.LongLength;
         // Room for one host array (and not a byte more).
-        using var cache = new AdapterCache(acc, pages, pool.View, config, maxRank: 8, maxResident: 4, registrationLockBytes: bytes);
+        using var rig = new CacheRig(config, registrationLockBytes: bytes);
+        var cache = rig.Cache;
 
         cache.Register(a);
         Assert.Equal(1, cache.LockedHostArrays);
@@ -129,5 +122,32 @@ public class SharedAdapterWeightsTests
         Assert.Equal(0, cache.LockedHostBytes);
         cache.Unregister(other.Key);
         Assert.Equal(0, cache.LockedHostArrays);
+    }
+
+    /// <summary>A CPU device, a pool of 1024 pages of the model's page size and a cache over it.</summary>
+    private sealed class CacheRig : IDisposable
+    {
+        private readonly ComputeDevice _device;
+
+        public CacheRig(SLoRA.Engine.Model.LlamaConfig config, long registrationLockBytes = 0)
+        {
+            _device = ComputeDevice.Create(AcceleratorPreference.Cpu);
+            Pages = new PagePool(1024);
+            PageElements = 2L * config.NumLayers * config.KvDim;
+            Pool = _device.Accelerator.Allocate1D<Half>(Pages.Capacity * PageElements);
+            Cache = new AdapterCache(_device.Accelerator, Pages, Pool.View, config, maxRank: 8, maxResident: 4, registrationLockBytes);
+        }
+
+        public PagePool Pages { get; }
+        public long PageElements { get; }
+        public MemoryBuffer1D<Half, Stride1D.Dense> Pool { get; }
+        public AdapterCache Cache { get; }
+
+        public void Dispose()
+        {
+            Cache.Dispose();
+            Pool.Dispose();
+            _device.Dispose();
+        }
     }
 }
