@@ -61,8 +61,10 @@ public static class OfflineBench
             {
                 string? prefix = mode == "lora" ? "bench-" : null;
                 await engine.EvictIdleAdaptersAsync();
+                var coldBefore = engine.GetProfile();
                 double coldSeconds = (await Measure(engine, batch, inputLength, outputLength, prefix, random)).Seconds;
                 var profileBefore = engine.GetProfile();
+                LogProfile(log, "first run", coldBefore, profileBefore, 1);
                 var runs = new List<(double Seconds, long Steps, double StepSeconds, double Context)>();
                 for (int rep = 0; rep < repeats; rep++)
                     runs.Add(await Measure(engine, batch, inputLength, outputLength, prefix, random));
@@ -74,26 +76,31 @@ public static class OfflineBench
                 var r = new OfflineResult(mode, batch, inputLength, outputLength, median.Seconds, tokens / median.Seconds,
                     median.Steps, stepSeconds * 1e3, roofline * 1e3, roofline / stepSeconds, repeats, tokens / coldSeconds);
                 results.Add(r);
-                var profile = engine.GetProfile();
-                if (profile.Count > 0)
-                {
-                    // Milliseconds per warm run, prefill and decode steps apart: the LoRA cost of a
-                    // run is where these differ between "lora" and "base".
-                    foreach (var kind in new[] { "prefill ", "decode " })
-                    {
-                        var phases = profile.Where(kv => kv.Key.StartsWith(kind, StringComparison.Ordinal))
-                            .Select(kv => (Name: kv.Key[kind.Length..], Ms: 1e3 * (kv.Value - profileBefore.GetValueOrDefault(kv.Key)) / repeats))
-                            .Where(p => p.Ms > 0).OrderByDescending(p => p.Ms).ToList();
-                        if (phases.Count > 0)
-                            log($"  profile, {kind}steps ({phases.Sum(p => p.Ms):F0} ms in all): " + string.Join(", ", phases.Select(p => $"{p.Name} {p.Ms:F1}")));
-                    }
-                }
+                LogProfile(log, "warm run", profileBefore, engine.GetProfile(), repeats);
                 log($"offline {mode,-4} batch {batch,3}: {r.OutputTokensPerSecond,8:F0} tok/s (median of {repeats}; {string.Join(" / ", runs.Select(x => (tokens / x.Seconds).ToString("F0")))}), "
                     + $"decode step {r.DecodeStepMilliseconds:F2} ms, roofline {r.RooflineStepMilliseconds:F2} ms ({100 * r.RooflineFraction:F0}%); "
                     + $"first run{(mode == "lora" ? ", loading its adapters," : "")} {r.ColdOutputTokensPerSecond:F0} tok/s");
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// With profiling on: milliseconds per run between two profile snapshots, prefill steps,
+    /// decode steps and the step loop's host work apart (the LoRA cost of a run is where these
+    /// differ between "lora" and "base").
+    /// </summary>
+    private static void LogProfile(Action<string> log, string label, IReadOnlyDictionary<string, double> before, IReadOnlyDictionary<string, double> after,
+        int runs)
+    {
+        foreach (var kind in new[] { "prefill ", "decode ", "host " })
+        {
+            var phases = after.Where(kv => kv.Key.StartsWith(kind, StringComparison.Ordinal))
+                .Select(kv => (Name: kv.Key[kind.Length..], Ms: 1e3 * (kv.Value - before.GetValueOrDefault(kv.Key)) / runs))
+                .Where(p => p.Ms > 0).OrderByDescending(p => p.Ms).ToList();
+            if (phases.Count > 0)
+                log($"  profile, {label}, {kind}({phases.Sum(p => p.Ms):F0} ms in all): " + string.Join(", ", phases.Select(p => $"{p.Name} {p.Ms:F1}")));
+        }
     }
 
     /// <summary>One run of the batch: its wall time, decode steps, mean decode step and mean context per decode step.</summary>

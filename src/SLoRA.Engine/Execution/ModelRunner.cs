@@ -246,6 +246,13 @@ public sealed class ModelRunner : IDisposable
             return new Dictionary<string, double>(_profile);
     }
 
+    /// <summary>Adds <paramref name="seconds"/> to a phase of the profile (host work of the engine's step loop).</summary>
+    internal void RecordProfile(string phase, double seconds)
+    {
+        lock (_profile)
+            _profile[phase] = _profile.GetValueOrDefault(phase) + seconds;
+    }
+
     private void Mark(string phase)
     {
         if (!_options.Profile)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using SLoRA.Engine.Adapters;
@@ -282,14 +283,28 @@ public sealed class LlmEngine : IAsyncDisposable
                 _wake.Wait(_active.Count == 0 ? 200 : 5);
                 continue;
             }
+            long mark = Stopwatch.GetTimestamp();
             Admit(runner);
+            mark = HostPhase(runner, "admit (adapter loads queued)", mark);
             BuildBatch(runner, plan, buffers);
             Prefetch(runner);
+            mark = HostPhase(runner, "build batch + prefetch", mark);
             if (!Run(runner, buffers, out bool greedy))
                 continue;
+            mark = Stopwatch.GetTimestamp();
             Postprocess(buffers, greedy);
             runner.Adapters.EvictPending();
+            HostPhase(runner, "postprocess", mark);
         }
+    }
+
+    /// <summary>With profiling on, books the host time since <paramref name="since"/> to <paramref name="phase"/>; returns now.</summary>
+    private long HostPhase(ModelRunner runner, string phase, long since)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (_options.Runner.Profile)
+            runner.RecordProfile("host " + phase, Stopwatch.GetElapsedTime(since, now).TotalSeconds);
+        return now;
     }
 
     private void TakeCommandsAndRequests()
