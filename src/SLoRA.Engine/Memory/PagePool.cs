@@ -80,8 +80,12 @@ public sealed class PagePool
             }
             _kind[pages[i]] = kind | marked;
         }
-        foreach (int page in pages)
+        // Pushed last page first, so that the next allocation of as many pages pops them in the
+        // order they were listed: a freed run of consecutive pages comes back as one run (adapter
+        // loads copy each run of consecutive pages in one copy).
+        for (int i = pages.Length - 1; i >= 0; i--)
         {
+            int page = pages[i];
             var kind = _kind[page] & ~marked;
             _kind[page] = PageKind.Free;
             _countByKind[(int)kind]--;

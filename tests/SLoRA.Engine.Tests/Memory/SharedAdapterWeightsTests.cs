@@ -41,8 +41,7 @@ public class SharedAdapterWeightsTests
     {
         var config = AdapterFixtures.Gqa;
         using var rig = new CacheRig(config);
-        var (pages, pool, cache) = (rig.Pages, rig.Pool, rig.Cache);
-        long pageElements = rig.PageElements;
+        var (pages, cache) = (rig.Pages, rig.Cache);
         var template = LoraAdapter.Synthetic(config, "template", 4, Targets, seed: 11);
         var a = PackedAdapter.Pack(template.WithId("a"), config.NumLayers, 2 * config.KvDim);
         var b = PackedAdapter.Pack(template.WithId("b"), config.NumLayers, 2 * config.KvDim);
@@ -58,18 +57,8 @@ public class SharedAdapterWeightsTests
         Assert.NotEqual(cache.SlotOf(a.Key), cache.SlotOf(b.Key));
 
         // Each copy landed in its own pages: both hold the shared host data.
-        var poolData = pool.GetAsArray1D();
         foreach (var p in new[] { a, b })
-        {
-            int slot = cache.SlotOf(p.Key);
-            var pageList = ((ArrayView1D<int, Stride1D.Dense>)cache.PageLists.SubView((long)slot * cache.MaxPagesPerAdapter, p.NumPages)).GetAsArray1D();
-            for (int i = 0; i < p.NumPages; i++)
-            {
-                var onDevice = poolData.AsSpan((int)(pageList[i] * pageElements), (int)pageElements).ToArray().Select(h => (float)h);
-                var onHost = p.Host.AsSpan((int)(i * pageElements), (int)pageElements).ToArray().Select(h => (float)h);
-                Assert.Equal(onHost, onDevice);
-            }
-        }
+            rig.AssertOnDevice(p);
 
         cache.Unregister(a.Key);
         Assert.False(cache.IsResident(a.Key));
@@ -124,6 +113,27 @@ public class SharedAdapterWeightsTests
         Assert.Equal(0, cache.LockedHostArrays);
     }
 
+    [Fact]
+    public void An_adapter_on_scattered_pages_is_copied_run_by_run_into_the_right_pages()
+    {
+        var config = AdapterFixtures.Gqa;
+        using var rig = new CacheRig(config);
+        // KV takes pages 0..5, then gives back 1 and (3, 4): the adapter gets 3, 4 (a run), 1,
+        // then a run from 6 on.
+        var kv = new int[6];
+        Assert.True(rig.Pages.TryAllocate(PageKind.KvCache, kv));
+        Assert.Equal([0, 1, 2, 3, 4, 5], kv);
+        rig.Pages.Free([1]);
+        rig.Pages.Free([3, 4]);
+        var adapter = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "scattered", 8, Targets, seed: 31), config.NumLayers, 2 * config.KvDim);
+        Assert.True(adapter.NumPages >= 5, $"the adapter needs {adapter.NumPages} pages; the test wants at least 5");
+        rig.Cache.Register(adapter);
+        Assert.True(rig.Cache.TryLoad(adapter));
+        var pageList = ((ArrayView1D<int, Stride1D.Dense>)rig.Cache.PageLists.SubView((long)rig.Cache.SlotOf(adapter.Key) * rig.Cache.MaxPagesPerAdapter, 5)).GetAsArray1D();
+        Assert.Equal([3, 4, 1, 6, 7], pageList);
+        rig.AssertOnDevice(adapter);
+    }
+
     /// <summary>A CPU device, a pool of 1024 pages of the model's page size and a cache over it.</summary>
     private sealed class CacheRig : IDisposable
     {
@@ -142,6 +152,21 @@ public class SharedAdapterWeightsTests
         public long PageElements { get; }
         public MemoryBuffer1D<Half, Stride1D.Dense> Pool { get; }
         public AdapterCache Cache { get; }
+
+        /// <summary>The adapter is resident and each of its pages in the pool holds the host's data for it.</summary>
+        public void AssertOnDevice(PackedAdapter p)
+        {
+            Cache.WaitForCopies();
+            var poolData = Pool.GetAsArray1D();
+            int slot = Cache.SlotOf(p.Key);
+            var pageList = ((ArrayView1D<int, Stride1D.Dense>)Cache.PageLists.SubView((long)slot * Cache.MaxPagesPerAdapter, p.NumPages)).GetAsArray1D();
+            for (int i = 0; i < p.NumPages; i++)
+            {
+                var onDevice = poolData.AsSpan((int)(pageList[i] * PageElements), (int)PageElements).ToArray().Select(h => (float)h);
+                var onHost = p.Host.AsSpan((int)(i * PageElements), (int)PageElements).ToArray().Select(h => (float)h);
+                Assert.Equal(onHost, onDevice);
+            }
+        }
 
         public void Dispose()
         {
