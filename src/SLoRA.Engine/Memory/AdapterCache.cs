@@ -54,6 +54,8 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     private readonly long _lockBudget;
     private long _lockedBytes;
     private long _clock;
+    // Pages of resident adapters that no running sequence uses (the scheduler asks every step).
+    private int _idlePages;
 
     /// <summary>
     /// A cache over <paramref name="pool"/>'s pages; registrations keep adapters' host arrays
@@ -144,7 +146,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     }
 
     /// <summary>Pages that evicting every adapter no running sequence uses would free.</summary>
-    public int EvictablePages => _resident.Values.Where(r => r.Users == 0).Sum(r => r.Adapter.NumPages);
+    public int EvictablePages => _idlePages;
 
     /// <summary>
     /// Makes <paramref name="adapter"/> resident (copying it on the copy stream if it is not),
@@ -192,6 +194,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         _copied[slot]!.Signal(_copyStream);
         _ticketOfSlot[slot] = ++_ticket;
         _resident[adapter.Key] = new Resident(adapter, slot, pages) { LastUsed = ++_clock };
+        _idlePages += pages.Length;
         return true;
     }
 
@@ -243,7 +246,12 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     public void AddUser(string id, int delta)
     {
         var r = _resident[id];
+        int before = r.Users;
         r.Users += delta;
+        if (before == 0 && r.Users > 0)
+            _idlePages -= r.Adapter.NumPages;
+        else if (before > 0 && r.Users == 0)
+            _idlePages += r.Adapter.NumPages;
         r.LastUsed = ++_clock;
     }
 
@@ -295,6 +303,8 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         // Pending copies into these pages must land before the pages are reused.
         _copyStream.Synchronize();
         _pages.Free(r.Pages);
+        if (r.Users == 0)
+            _idlePages -= r.Pages.Length;
         _freeSlots.Push(r.Slot);
         _resident.Remove(r.Adapter.Key);
         Unlock(r.Adapter.Host);

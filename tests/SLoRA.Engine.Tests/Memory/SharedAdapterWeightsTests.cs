@@ -134,6 +134,35 @@ public class SharedAdapterWeightsTests
         rig.AssertOnDevice(adapter);
     }
 
+    [Fact]
+    public void Evictable_pages_count_the_resident_adapters_no_sequence_uses()
+    {
+        var config = AdapterFixtures.Gqa;
+        using var rig = new CacheRig(config);
+        var cache = rig.Cache;
+        var a = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "a", 4, Targets, seed: 41), config.NumLayers, 2 * config.KvDim);
+        var b = PackedAdapter.Pack(LoraAdapter.Synthetic(config, "b", 8, Targets, seed: 42), config.NumLayers, 2 * config.KvDim);
+        cache.Register(a);
+        cache.Register(b);
+        Assert.Equal(0, cache.EvictablePages);
+        Assert.True(cache.TryLoad(a));
+        Assert.True(cache.TryLoad(b));
+        Assert.Equal(a.NumPages + b.NumPages, cache.EvictablePages);
+        cache.AddUser(a.Key, +1);
+        cache.AddUser(a.Key, +1);
+        Assert.Equal(b.NumPages, cache.EvictablePages);
+        cache.AddUser(a.Key, -1);
+        Assert.Equal(b.NumPages, cache.EvictablePages);
+        Assert.False(cache.TryEvict(a.Key));
+        Assert.True(cache.TryEvict(b.Key));
+        Assert.Equal(0, cache.EvictablePages);
+        cache.AddUser(a.Key, -1);
+        Assert.Equal(a.NumPages, cache.EvictablePages);
+        cache.EvictIdle();
+        Assert.Equal(0, cache.EvictablePages);
+        Assert.Equal(0, cache.ResidentCount);
+    }
+
     /// <summary>A CPU device, a pool of 1024 pages of the model's page size and a cache over it.</summary>
     private sealed class CacheRig : IDisposable
     {
