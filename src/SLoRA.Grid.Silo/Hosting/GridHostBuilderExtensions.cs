@@ -84,6 +84,7 @@ public static class GridHostBuilderExtensions
                 MaxBatchTokens = s.MaxBatchTokens,
                 MaxLogitRows = Math.Min(s.MaxBatchTokens, s.MaxBatchSequences),
                 MaxLoraRank = s.MaxLoraRank,
+                PinnedAdapterBytes = s.PinnedAdapterBytes,
             },
             Scheduler = new SchedulerOptions { MaxBatchTokens = s.MaxBatchTokens, MaxBatchSequences = s.MaxBatchSequences },
         };

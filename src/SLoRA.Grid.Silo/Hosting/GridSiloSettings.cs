@@ -126,4 +126,10 @@ public sealed class EngineSettings
 
     /// <summary>Queue length beyond which requests are refused as overload.</summary>
     public int MaxWaitingRequests { get; set; } = 1024;
+
+    /// <summary>
+    /// Host memory the silo's registered adapters keep page-locked, so that loading one onto the
+    /// GPU is a copy alone; null (the default): a quarter of the memory available to the process.
+    /// </summary>
+    public long? PinnedAdapterBytes { get; set; }
 }

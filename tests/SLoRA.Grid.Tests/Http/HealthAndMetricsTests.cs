@@ -21,6 +21,18 @@ public sealed class HealthAndMetricsTests(HttpGrid grid)
     }
 
     [Fact]
+    public void The_silos_engine_settings_come_from_configuration()
+    {
+        Assert.All(grid.EngineOptions, o =>
+        {
+            Assert.Equal(2048, o.Engine.Runner.NumPages);
+            Assert.Equal(HttpGrid.MaxLoraRank, o.Engine.Runner.MaxLoraRank);
+            Assert.Equal(HttpGrid.PinnedAdapterBytes, o.Engine.Runner.PinnedAdapterBytes);
+            Assert.Equal(HttpGrid.MaxWaitingRequests, o.Engine.MaxWaitingRequests);
+        });
+    }
+
+    [Fact]
     public async Task Metrics_are_exported_in_prometheus_format_with_the_grids_and_orleans_names()
     {
         await grid.PostForJsonAsync("/v1/completions", new { model = HttpGrid.AdapterA, prompt = "Count me", max_tokens = 3 });

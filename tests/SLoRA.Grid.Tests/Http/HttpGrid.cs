@@ -31,6 +31,7 @@ public sealed class HttpGrid : IAsyncLifetime
     public const string ApiKey = "test-key";
     public const int MaxWaitingRequests = 6;
     public const int MaxLoraRank = 32;
+    public const long PinnedAdapterBytes = 48L << 20;
 
     private readonly DirectoryInfo _store = Directory.CreateTempSubdirectory("slora-http-store-");
     private readonly string _clusterId = $"http-{Guid.NewGuid():N}"[..16];
@@ -85,6 +86,7 @@ public sealed class HttpGrid : IAsyncLifetime
             ["SLoRA:Grid:Engine:MaxBatchSequences"] = "4",
             ["SLoRA:Grid:Engine:MaxLoraRank"] = $"{MaxLoraRank}",
             ["SLoRA:Grid:Engine:MaxWaitingRequests"] = $"{MaxWaitingRequests}",
+            ["SLoRA:Grid:Engine:PinnedAdapterBytes"] = $"{PinnedAdapterBytes}",
             ["SLoRA:Http:ModelName"] = BaseModel,
         };
         for (int i = 0; i < apiKeys.Length; i++)
@@ -119,6 +121,9 @@ public sealed class HttpGrid : IAsyncLifetime
         silo.Services.GetRequiredService<GpuEngineHost>().Engine ?? throw new InvalidOperationException("no engine");
 
     public IEnumerable<LlmEngine> Engines => _silos.Select(Engine);
+
+    /// <summary>The engine settings each silo ended up with (configuration bound and applied).</summary>
+    public IEnumerable<GpuEngineOptions> EngineOptions => _silos.Select(s => s.Services.GetRequiredService<GpuEngineHost>().Options);
 
     /// <summary>Waits until no engine runs or queues a request and no KV page is in use.</summary>
     public Task WaitForIdleEnginesAsync() =>
