@@ -157,21 +157,19 @@ internal sealed partial class SegmentLoraKernels
     {
         if (numTiles == 0 || maxRank == 0)
             return;
-        if (UsesTensorCores(layout, group))
-        {
-            int mmaCols = _threads / TensorCore.WarpLanes * MmaExpandColumns;
-            int mmaBlocks = ColumnBlocks(group.Out0, mmaCols) + ColumnBlocks(group.Out1, mmaCols) + ColumnBlocks(group.Out2, mmaCols);
-            _expandMma!(stream, new KernelConfig(numTiles * mmaBlocks, _threads), tiles, args, layout, group, y, layer, maxRank);
-            return;
-        }
-        // 16-byte Bᵀ loads and 32-byte y updates: as MbgmvKernels.LoraExpand needs.
-        bool blocked = MbgmvKernels.ExpandVectorizes(layout, group);
-        int cols = blocked ? _threads / TokenGroups * 8 : _threads;
-        int blocks = ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
-        (blocked ? _expandBlocked : _expand)(stream, new KernelConfig(numTiles * blocks, _threads), tiles, args, layout, group, y, layer, maxRank);
+        // Each kernel's group covers its own number of output columns.
+        var (expand, cols) = UsesTensorCores(layout, group)
+            ? (_expandMma!, _threads / TensorCore.WarpLanes * MmaExpandColumns)
+            // 16-byte Bᵀ loads and 32-byte y updates: as MbgmvKernels.LoraExpand needs.
+            : MbgmvKernels.ExpandVectorizes(layout, group) ? (_expandBlocked, _threads / TokenGroups * 8) : (_expand, _threads);
+        expand(stream, new KernelConfig(numTiles * ColumnBlocks(group, cols), _threads), tiles, args, layout, group, y, layer, maxRank);
     }
 
     private static int ColumnBlocks(int width, int threads) => (width + threads - 1) / threads;
+
+    /// <summary>Blocks of <paramref name="cols"/> columns over all the group's modules (each module's columns in blocks of their own).</summary>
+    private static int ColumnBlocks(LoraGroup group, int cols) =>
+        ColumnBlocks(group.Out0, cols) + ColumnBlocks(group.Out1, cols) + ColumnBlocks(group.Out2, cols);
 
     /// <summary>
     /// This group's shrink block of a launch of (tile, module g, block of <paramref name="rowsPerBlock"/>
@@ -201,7 +199,7 @@ internal sealed partial class SegmentLoraKernels
     {
         int blocks0 = ColumnBlocks(group.Out0, cols);
         int blocks1 = ColumnBlocks(group.Out1, cols);
-        int perTile = blocks0 + blocks1 + ColumnBlocks(group.Out2, cols);
+        int perTile = ColumnBlocks(group, cols);
         tile = tiles[Grid.IdxX / perTile];
         block = Grid.IdxX % perTile;
         g = 0;

@@ -59,11 +59,7 @@ internal static class TensorCore
         return c;
     }
 
-    private static float Dot2(uint x, uint y) => Lo(x) * Lo(y) + Hi(x) * Hi(y);
-
-    private static float Lo(uint word) => (float)Interop.IntAsFloat((ushort)word);
-
-    private static float Hi(uint word) => (float)Interop.IntAsFloat((ushort)(word >> 16));
+    private static float Dot2(uint x, uint y) => Half8.Lo(x) * Half8.Lo(y) + Half8.Hi(x) * Half8.Hi(y);
 
     /// <summary>Two floats rounded to fp16 in one word, <paramref name="low"/> in the low half (an A word from fp32 values).</summary>
     public static uint Pack(float low, float high) => Half8.Pack((Half)low, (Half)high);

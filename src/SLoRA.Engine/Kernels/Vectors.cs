@@ -23,9 +23,11 @@ internal struct Half8
     public readonly float F6 => Lo(W3);
     public readonly float F7 => Hi(W3);
 
-    private static float Lo(uint word) => (float)Interop.IntAsFloat((ushort)word);
+    /// <summary>The fp16 value in the low half of <paramref name="word"/>, in fp32.</summary>
+    public static float Lo(uint word) => (float)Interop.IntAsFloat((ushort)word);
 
-    private static float Hi(uint word) => (float)Interop.IntAsFloat((ushort)(word >> 16));
+    /// <summary>The fp16 value in the high half of <paramref name="word"/>, in fp32.</summary>
+    public static float Hi(uint word) => (float)Interop.IntAsFloat((ushort)(word >> 16));
 
     /// <summary>Two fp16 values as one word, <paramref name="low"/> in the low half.</summary>
     public static uint Pack(Half low, Half high) => Interop.FloatAsInt(low) | ((uint)Interop.FloatAsInt(high) << 16);

@@ -118,8 +118,7 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
     /// </summary>
     public void Register(PackedAdapter adapter)
     {
-        if (_registered.TryGetValue(adapter.Key, out var previous) && _lockedAtRegistration.Remove(adapter.Key))
-            Unlock(previous.Host);
+        ReleaseRegistrationLock(adapter.Key);
         _registered[adapter.Key] = adapter;
         if (_locks.ContainsKey(adapter.Host) || _lockedBytes + HostBytes(adapter.Host) <= _lockBudget)
         {
@@ -128,11 +127,18 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         }
     }
 
+    /// <summary>Drops the lock a registration of <paramref name="key"/> holds on its host array, if it holds one.</summary>
+    private void ReleaseRegistrationLock(string key)
+    {
+        if (_registered.TryGetValue(key, out var adapter) && _lockedAtRegistration.Remove(key))
+            Unlock(adapter.Host);
+    }
+
     /// <summary>Forgets an adapter; it leaves the device as soon as no running sequence uses it.</summary>
     public void Unregister(string key)
     {
-        if (_registered.Remove(key, out var adapter) && _lockedAtRegistration.Remove(key))
-            Unlock(adapter.Host);
+        ReleaseRegistrationLock(key);
+        _registered.Remove(key);
         _pendingEviction.Add(key);
         EvictPending();
     }
@@ -249,9 +255,9 @@ internal sealed class AdapterCache : IDisposable, Scheduling.IAdapterPages
         int before = r.Users;
         r.Users += delta;
         if (before == 0 && r.Users > 0)
-            _idlePages -= r.Adapter.NumPages;
+            _idlePages -= r.Pages.Length;
         else if (before > 0 && r.Users == 0)
-            _idlePages += r.Adapter.NumPages;
+            _idlePages += r.Pages.Length;
         r.LastUsed = ++_clock;
     }
 
