@@ -13,10 +13,13 @@ using SLoRA.Engine.Serving;
 //             [--repeats 3] (warm runs per offline row, after one from cold; the row is their median)
 // Writes bench.json and offline.svg into --out, and prints the tables.
 // slora-bench parity [auto|cuda|cpu]: the Hugging Face parity checks (tests/SLoRA.Parity).
+// slora-bench ptx <dir> [Class.Method ...]: the PTX of engine kernels (default: the tensor-core MBGMM), for ptxas -v.
 // slora-bench plot <bench.json> <out.svg> [peft.json]: the offline plot, with PEFT's figures when given.
 // slora-bench plot-table <table.json> <out.svg> [device]: S-LoRA's table (slora-loadtest table) against n, with S-LoRA's figures.
 if (args.Length > 0 && args[0] == "parity")
     return await SLoRA.Parity.ParityCommand.RunAsync(args.Skip(1).ToArray());
+if (args.Length > 1 && args[0] == "ptx")
+    return SLoRA.Bench.PtxDump.Run(args[1], args.Skip(2).ToArray());
 if (args.Length > 2 && args[0] == "plot-table")
     return TablePlot.Write(args[1], args[2], args.Length > 3 ? args[3] : "H200");
 if (args.Length > 2 && args[0] == "plot")
